@@ -1,0 +1,1 @@
+"""Wenda core: documents in, cited answers out. Pure: no web or bot imports."""

@@ -1,0 +1,72 @@
+"""The embedder interface, a deterministic test embedder, and the factory that picks one."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Protocol
+
+import numpy as np
+
+from index.normalize import normalize_for_match
+from index.settings import Settings
+
+
+class Embedder(Protocol):
+    """Turns text into L2-normalized float32 vectors (so inner product = cosine)."""
+
+    name: str
+    dim: int
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray: ...
+
+    def encode_passages(
+        self, texts: list[str], batch_size: int = 32, show_progress: bool = False
+    ) -> np.ndarray: ...
+
+
+class HashingEmbedder:
+    """Deterministic character n-gram hashing embedder for fast tests and dev.
+
+    It has no semantics beyond shared characters, but it is real: similar strings get
+    similar vectors, so retrieval tests exercise the true FAISS and fusion paths.
+    """
+
+    def __init__(self, dim: int = 256) -> None:
+        self.dim = dim
+        self.name = f"hashing-{dim}"
+
+    def _one(self, text: str) -> np.ndarray:
+        vec = np.zeros(self.dim, dtype=np.float32)
+        norm = normalize_for_match(text)
+        grams = [norm[i : i + n] for n in (1, 2) for i in range(len(norm) - n + 1)]
+        for gram in grams:
+            if gram.isspace():
+                continue
+            digest = hashlib.blake2b(gram.encode("utf-8"), digest_size=8).digest()
+            value = int.from_bytes(digest, "little")
+            vec[value % self.dim] += 1.0 if (value >> 63) & 1 else -1.0
+        length = float(np.linalg.norm(vec))
+        return vec / length if length > 0 else vec
+
+    def _many(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([self._one(t) for t in texts]).astype(np.float32)
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        return self._many(texts)
+
+    def encode_passages(
+        self, texts: list[str], batch_size: int = 32, show_progress: bool = False
+    ) -> np.ndarray:
+        return self._many(texts)
+
+
+def load_embedder(settings: Settings) -> Embedder:
+    """Build the embedder that ``settings`` names (slow: loads a neural model)."""
+    if settings.model == "hashing" or settings.model.startswith("hashing-"):
+        dim = int(settings.model.split("-", 1)[1]) if "-" in settings.model else 256
+        return HashingEmbedder(dim)
+    from index.st_embedder import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder.from_settings(settings)

@@ -1,0 +1,35 @@
+"""Domain errors raised by the core; the CLI, API and bot translate them at their edges."""
+
+from __future__ import annotations
+
+
+class WendaError(Exception):
+    """Base class. ``message`` is user-facing (Chinese first, English for developers)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidQuestionError(WendaError):
+    """The question is empty, whitespace-only or too long."""
+
+
+class IndexNotReadyError(WendaError):
+    """No published index exists yet (run ``wenda index``)."""
+
+
+class DocumentNotFoundError(WendaError):
+    """A document id that the index does not know."""
+
+
+class InvalidSpanError(WendaError):
+    """A requested character span lies outside the document."""
+
+
+class BuildInProgressError(WendaError):
+    """Another process or thread is already building the index."""
+
+
+class ModelLoadError(WendaError):
+    """The embedding model could not be loaded or converted."""

