@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Protocol
 
 import numpy as np
 
 from index.normalize import normalize_for_match
 from index.settings import Settings
+
+_SPACES = np.array([ord(c) for c in " \t\n\r\u3000"], dtype=np.uint32)
 
 
 class Embedder(Protocol):
@@ -36,15 +37,13 @@ class HashingEmbedder:
         self.name = f"hashing-{dim}"
 
     def _one(self, text: str) -> np.ndarray:
+        codes = np.frombuffer(normalize_for_match(text).encode("utf-32-le"), dtype=np.uint32)
+        codes = codes[~np.isin(codes, _SPACES)].astype(np.uint64)
+        grams = np.concatenate([codes, codes[:-1] * np.uint64(1_000_003) + codes[1:]])
+        mixed = (grams * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(40)  # Fibonacci hashing
+        signs = np.where(mixed & np.uint64(1), 1.0, -1.0).astype(np.float32)
         vec = np.zeros(self.dim, dtype=np.float32)
-        norm = normalize_for_match(text)
-        grams = [norm[i : i + n] for n in (1, 2) for i in range(len(norm) - n + 1)]
-        for gram in grams:
-            if gram.isspace():
-                continue
-            digest = hashlib.blake2b(gram.encode("utf-8"), digest_size=8).digest()
-            value = int.from_bytes(digest, "little")
-            vec[value % self.dim] += 1.0 if (value >> 63) & 1 else -1.0
+        np.add.at(vec, (mixed >> np.uint64(1)) % np.uint64(self.dim), signs)
         length = float(np.linalg.norm(vec))
         return vec / length if length > 0 else vec
 

@@ -1,0 +1,116 @@
+"""The app factory and its lifespan: load the core in the background, keep it fresh, close it.
+
+Loading the embedder (and building a missing index) can take a long time, so startup does not
+wait for it: ``/healthz`` and ``/readyz`` answer at once and ``/ask`` says 503 until the core
+is in place. A background task also polls for versions published by another process
+(``wenda index``), so an idle server switches to them without a restart.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import partial
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as package_version
+
+import anyio
+from fastapi import FastAPI
+
+from api import routes_admin, routes_ask, routes_docs, routes_health
+from api.errors import InternalErrorMiddleware, install_error_handlers
+from api.limits import BodySizeLimitMiddleware
+from api.state import Core, ServiceState
+from api.web import mount_web
+from index.settings import Settings
+
+log = logging.getLogger("wenda.api")
+
+MIN_REFRESH_SECONDS = 0.5
+
+DESCRIPTION = """
+Ask questions about a collection of Chinese documents and get an answer with the passages it
+is based on (citations with document, section and character offsets).
+
+Errors always have the body `{"error": {"code": "...", "message": "..."}}`; messages are in
+Chinese first, then English.
+"""
+
+
+def _open_core(state: ServiceState) -> None:
+    """Runs in a worker thread: open (or build, then open) the index and publish the core."""
+    from index.core import Wenda  # imported here: pulls in numpy/faiss/jieba, keep import cheap
+
+    try:
+        core = Wenda.open(state.settings, build_if_missing=True)
+    except Exception as exc:
+        log.exception("could not load the index")
+        state.fail(exc)
+        return
+    state.install(core)
+    log.info("index loaded: version %s", core.version)
+
+
+async def _refresh_loop(state: ServiceState) -> None:
+    """Pick up versions published by other processes even when no question arrives."""
+    interval = max(state.settings.reload_check_seconds, MIN_REFRESH_SECONDS)
+    while True:
+        await anyio.sleep(interval)
+        core = state.core
+        if core is None:
+            continue
+        try:
+            await anyio.to_thread.run_sync(core.refresh)  # the core logs a switch itself
+        except Exception:
+            log.warning("index refresh failed; still serving the current version", exc_info=True)
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    state: ServiceState = app.state.wenda
+    async with anyio.create_task_group() as tasks:
+        if state.core is None:
+            # abandon_on_cancel: shutdown need not wait for a slow load; install() closes a
+            # core that arrives after shutdown.
+            load = partial(anyio.to_thread.run_sync, _open_core, state, abandon_on_cancel=True)
+            tasks.start_soon(load)
+        tasks.start_soon(_refresh_loop, state)
+        try:
+            yield
+        finally:
+            tasks.cancel_scope.cancel()
+    await anyio.to_thread.run_sync(state.shutdown)
+
+
+def _version() -> str:
+    try:
+        return package_version("wenda")
+    except PackageNotFoundError:
+        return "0.0.0+local"
+
+
+def create_app(settings: Settings | None = None, *, core: Core | None = None) -> FastAPI:
+    """Build the app. ``settings`` defaults to the environment (WENDA_*).
+
+    Pass ``core`` to serve an already-open ``Wenda`` (tests, embedding in another program);
+    the caller keeps ownership and closes it. Otherwise the lifespan opens one and closes it.
+    """
+    settings = settings if settings is not None else Settings()
+    app = FastAPI(
+        title="Wenda 问答",
+        summary="Retrieval question answering with cited passages over Chinese documents.",
+        description=DESCRIPTION,
+        version=_version(),
+        lifespan=_lifespan,
+        strict_content_type=False,  # a JSON body without Content-Type still parses
+    )
+    app.state.wenda = ServiceState(settings, core)
+    install_error_handlers(app)
+    # Added last = outermost: the 500 guard wraps everything, the size cap wraps the routes.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(InternalErrorMiddleware)
+    for module in (routes_ask, routes_docs, routes_health, routes_admin):
+        app.include_router(module.router)
+    mount_web(app)
+    return app

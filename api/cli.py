@@ -1,0 +1,56 @@
+"""``wenda serve``: run the HTTP API and web page with uvicorn.
+
+Registered through the ``wenda.commands`` entry point, so the core CLI never imports web code;
+uvicorn and the app are imported only when the command actually runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+
+
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {value!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 1-65535, got {port}")
+    return port
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``serve`` sub-command to the core CLI's argparse subparsers."""
+    parser = subparsers.add_parser(
+        "serve",
+        help="serve the HTTP API and the question page",
+        description=(
+            "Serve the API (/ask, /documents, /reindex, /readyz, /docs) and the web page at /. "
+            "Builds the index first if none exists. Settings come from WENDA_* variables."
+        ),
+    )
+    parser.add_argument("--host", default=None, help="bind address (default: WENDA_HOST)")
+    parser.add_argument("--port", type=_port, default=None, help="port (default: WENDA_PORT)")
+    parser.add_argument("--log-level", choices=LOG_LEVELS, default="info", help="log verbosity")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace, settings: Any) -> int:
+    """Serve until interrupted; returns the process exit code."""
+    import uvicorn
+
+    from api.app import create_app
+
+    host = args.host or settings.host
+    port = args.port or settings.port
+    level = getattr(args, "log_level", "info")
+    # The core CLI may already have configured logging (at WARNING); make ours visible anyway.
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("wenda").setLevel(level.upper())
+    app = create_app(settings)
+    uvicorn.run(app, host=host, port=port, log_level=level, proxy_headers=False)
+    return 0

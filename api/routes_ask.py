@@ -1,0 +1,75 @@
+"""``POST /ask`` and ``GET /ask``: a question in, the core's cited answer out.
+
+Answering encodes the question (CPU-bound), so it runs in the threadpool: the event loop stays
+free for other requests, health checks and the page.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import AfterValidator
+from starlette.concurrency import run_in_threadpool
+
+from api.errors import ApiError
+from api.limits import Utf8JsonRoute
+from api.schemas import (
+    TOP_K_DEFAULT,
+    TOP_K_MAX,
+    TOP_K_MIN,
+    AskRequest,
+    AskResponse,
+    ErrorResponse,
+    not_blank,
+)
+from api.state import Core, CoreDep, StateDep
+
+router = APIRouter(route_class=Utf8JsonRoute, tags=["ask"])
+
+ASK_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorResponse, "description": "Body is not valid UTF-8 JSON."},
+    413: {"model": ErrorResponse, "description": "Body larger than WENDA_MAX_BODY_BYTES."},
+    422: {"model": ErrorResponse, "description": "Empty/too long question, bad top_k, bad type."},
+    503: {"model": ErrorResponse, "description": "The index is still loading or failed to load."},
+}
+
+
+async def answer(core: Core, max_chars: int, question: str, top_k: int) -> dict[str, Any]:
+    """Check the length the core will enforce (for a specific code), then ask off the loop."""
+    length = len(question.strip())
+    if length > max_chars:
+        raise ApiError(
+            422,
+            "question_too_long",
+            f"问题太长：{length} 个字符，最多 {max_chars} 个。 "
+            f"The question is too long: {length} characters, at most {max_chars}.",
+        )
+    result = await run_in_threadpool(core.ask, question, top_k)
+    data = result.to_dict()
+    data["took_ms"] = round(float(result.took_ms), 2)
+    data["index_version"] = result.index_version
+    return data
+
+
+@router.post("/ask", response_model=AskResponse, responses=ASK_ERRORS, summary="Ask a question")
+async def ask_post(body: AskRequest, core: CoreDep, state: StateDep) -> dict[str, Any]:
+    """Answer a question from the indexed documents, citing the passages it used."""
+    return await answer(core, state.settings.max_question_chars, body.question, body.top_k)
+
+
+@router.get("/ask", response_model=AskResponse, responses=ASK_ERRORS, summary="Ask (query string)")
+async def ask_get(
+    core: CoreDep,
+    state: StateDep,
+    q: Annotated[
+        str,
+        Query(min_length=1, description="The question (same rules as POST /ask)."),
+        AfterValidator(not_blank),
+    ],
+    top_k: Annotated[
+        int, Query(ge=TOP_K_MIN, le=TOP_K_MAX, description="How many passages to return.")
+    ] = TOP_K_DEFAULT,
+) -> dict[str, Any]:
+    """The same as ``POST /ask`` for links and quick curl use: ``/ask?q=...&top_k=5``."""
+    return await answer(core, state.settings.max_question_chars, q, top_k)

@@ -1,0 +1,110 @@
+"""Per-app service state and the dependencies that hand it to routes.
+
+The core loads in the background, so routes must cope with "not loaded yet" and "failed to
+load"; ``get_core`` turns both into a readable 503 instead of every route checking for None.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Annotated, Protocol
+
+from fastapi import Depends, Request
+
+from api.errors import ApiError
+from api.jobs import JobManager
+from index.errors import WendaError
+from index.models import Answer, BuildReport, DocumentInfo, IndexStatus
+from index.settings import Settings
+
+log = logging.getLogger("wenda.api")
+
+LOADING_MESSAGE = "索引正在加载，请稍后再试。 The index is still loading; please retry shortly."
+
+
+class Core(Protocol):
+    """The part of ``index.core.Wenda`` the API uses (typed here so importing api stays light)."""
+
+    @property
+    def version(self) -> str: ...
+
+    def ask(self, question: str, top_k: int | None = None) -> Answer: ...
+
+    def status(self) -> IndexStatus: ...
+
+    def documents(self) -> list[DocumentInfo]: ...
+
+    def document_text(
+        self, doc_id: str, start: int | None = None, end: int | None = None
+    ) -> str: ...
+
+    def reindex(self, progress: Callable[[str, int, int], None] | None = None) -> BuildReport: ...
+
+    def refresh(self) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+class ServiceState:
+    """Settings, the core (once loaded), its load outcome and the reindex jobs of one app."""
+
+    def __init__(self, settings: Settings, core: Core | None = None) -> None:
+        self.settings = settings
+        self.core: Core | None = core
+        self.owns_core = core is None  # an injected core belongs to the caller
+        self.load_error: str | None = None
+        self.jobs = JobManager()
+        self._lock = threading.Lock()
+        self._closed = False
+
+    @property
+    def loading(self) -> bool:
+        return self.core is None and self.load_error is None
+
+    def install(self, core: Core) -> None:
+        """Publish a freshly opened core, unless the app already shut down meanwhile."""
+        with self._lock:
+            if not self._closed:
+                self.core = core
+                return
+        core.close()
+
+    def fail(self, exc: BaseException) -> None:
+        if isinstance(exc, WendaError):
+            self.load_error = exc.message
+        else:
+            self.load_error = "内部错误，详见服务器日志。 Internal error; see the server log."
+
+    def shutdown(self, job_timeout: float = 30.0) -> None:
+        """Let a running rebuild finish (bounded), then close the core if this app opened it."""
+        with self._lock:
+            self._closed = True
+        if not self.jobs.wait(job_timeout):
+            log.warning("shutting down while a reindex job is still running")
+        core, self.core = self.core, None
+        if core is not None and self.owns_core:
+            core.close()
+
+
+def get_state(request: Request) -> ServiceState:
+    state: ServiceState = request.app.state.wenda
+    return state
+
+
+StateDep = Annotated[ServiceState, Depends(get_state)]
+
+
+def get_core(state: StateDep) -> Core:
+    """The loaded core, or a 503 that says whether it is still loading or failed to load."""
+    core = state.core
+    if core is not None:
+        return core
+    if state.load_error is not None:
+        message = f"索引加载失败 / The index failed to load: {state.load_error}"
+        raise ApiError(503, "index_unavailable", message)
+    raise ApiError(503, "index_loading", LOADING_MESSAGE, headers={"Retry-After": "2"})
+
+
+CoreDep = Annotated[Core, Depends(get_core)]

@@ -1,0 +1,162 @@
+"""Build throughput and incremental reindex cost, with a per-stage time breakdown.
+
+Why: users re-index after editing one file; that should cost a small fraction of a full
+build. The corpus is synthetic but real text: N documents, each 2-4 CMRC paragraphs, so
+chunking, tokenizing and embedding see realistic Chinese prose. Stage times come from the
+builder's own progress callback, so they are the builder's stages, not a re-implementation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.cmrc import load_cmrc
+from bench.common import WORK, log, md_table, write_report
+from bench.quality import bench_settings
+from index.embedding import Embedder, load_embedder
+from index.settings import Settings
+
+STAGES = ("scan", "load", "embed", "write", "publish")
+
+
+@dataclass
+class BuildRun:
+    label: str
+    seconds: float
+    chunks_total: int
+    chunks_embedded: int
+    stages: dict[str, float] = field(default_factory=dict)
+
+
+class StageTimer:
+    """A builder progress callback that records when each stage first reports."""
+
+    def __init__(self) -> None:
+        self.starts: dict[str, float] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        self.starts.setdefault(stage, time.perf_counter())
+
+    def durations(self, started: float, ended: float) -> dict[str, float]:
+        marks = sorted(self.starts.items(), key=lambda kv: kv[1])
+        out = {"setup": (marks[0][1] - started) if marks else ended - started}
+        for i, (stage, t) in enumerate(marks):
+            nxt = marks[i + 1][1] if i + 1 < len(marks) else ended
+            out[stage] = nxt - t
+        return out
+
+
+def make_corpus(corpus_dir: Path, n_docs: int, seed: int = 0) -> int:
+    """N .txt documents of 2-4 CMRC paragraphs each; returns total characters."""
+    paragraphs = load_cmrc()
+    rng = random.Random(seed)
+    shutil.rmtree(corpus_dir, ignore_errors=True)
+    corpus_dir.mkdir(parents=True)
+    chars = 0
+    for i in range(n_docs):
+        parts = rng.sample(paragraphs, rng.randint(2, 4))
+        title = f"{parts[0].title}（合集 {i:04d}）"
+        body = "\n\n".join(f"{p.title}\n{p.context}" for p in parts)
+        text = f"{title}\n\n{body}\n"
+        chars += len(text)
+        (corpus_dir / f"doc_{i:04d}.txt").write_text(text, "utf-8")
+    return chars
+
+
+def timed_build(settings: Settings, embedder: Embedder, label: str, full: bool) -> BuildRun:
+    from index.builder import build_index
+    from index.lexical import ChineseTokenizer
+
+    timer = StageTimer()
+    t0 = time.perf_counter()
+    report = build_index(settings, embedder, ChineseTokenizer(), timer, force_full=full)
+    t1 = time.perf_counter()
+    return BuildRun(
+        label, t1 - t0, report.chunks_total, report.chunks_embedded, timer.durations(t0, t1)
+    )
+
+
+def run_build(
+    embedder: Embedder, work: Path, n_docs: int, edits: int = 3
+) -> tuple[str, list[BuildRun], Path, Path]:
+    """Full build, then ``edits`` single-document edits each followed by a reindex.
+
+    Returns the markdown, the runs, and the corpus/index dirs (reused by the latency bench).
+    """
+    corpus, index_dir = work / "build_corpus", work / "build_index"
+    shutil.rmtree(index_dir, ignore_errors=True)
+    chars = make_corpus(corpus, n_docs)
+    settings = bench_settings(corpus, index_dir)
+    log(f"build: full build of {n_docs} documents ({chars:,} chars)")
+    runs = [timed_build(settings, embedder, "full build", full=True)]
+    for e in range(edits):
+        target = corpus / f"doc_{(e * 337) % n_docs:04d}.txt"
+        with target.open("a", encoding="utf-8") as fh:
+            fh.write(f"\n补充说明第{e + 1}条：本段文字用于测试增量索引。\n")
+        log(f"build: incremental reindex after editing {target.name}")
+        runs.append(timed_build(settings, embedder, f"1 doc changed (#{e + 1})", full=False))
+    return report(runs, n_docs, chars), runs, corpus, index_dir
+
+
+def report(runs: list[BuildRun], n_docs: int, chars: int) -> str:
+    full, incs = runs[0], runs[1:]
+    stage_names = ["setup", *STAGES]
+    rows = [
+        (
+            r.label,
+            f"{r.seconds:.1f}",
+            r.chunks_total,
+            r.chunks_embedded,
+            *(f"{r.stages.get(s, 0.0):.2f}" for s in stage_names),
+        )
+        for r in runs
+    ]
+    embed_share = full.stages.get("embed", 0.0) / full.seconds if full.seconds else 0.0
+    lines = [
+        f"### Index build ({n_docs} documents of 2-4 CMRC paragraphs, {chars:,} chars)",
+        "",
+        md_table(["run", "seconds", "chunks", "embedded", *(f"{s} s" for s in stage_names)], rows),
+        "",
+        f"Full build: {full.chunks_total / full.seconds:.1f} chunks/s overall, "
+        f"{full.chunks_embedded / max(full.stages.get('embed', 1e-9), 1e-9):.1f} chunks/s in "
+        f"the embed stage; embedding is {embed_share:.0%} of the full build.",
+    ]
+    if incs:
+        med = statistics.median(r.seconds for r in incs)
+        lines.append(
+            f"Incremental reindex after changing 1 of {n_docs} documents: median {med:.2f} s "
+            f"over {len(incs)} edits = {med / full.seconds:.1%} of the full build "
+            f"({full.seconds / med:.0f}x faster)."
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=int, default=400, help="documents in the corpus (N)")
+    parser.add_argument("--edits", type=int, default=3, help="incremental reindexes to time")
+    parser.add_argument("--model", default=None, help="embedder (default: the real default model)")
+    parser.add_argument("--out", type=Path, help="also write the markdown here")
+    args = parser.parse_args(argv)
+    overrides = {"model": args.model} if args.model else {}
+    embedder = load_embedder(Settings(_env_file=None, **overrides))
+    WORK.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=WORK) as tmp:
+        text, *_ = run_build(embedder, Path(tmp), args.docs, args.edits)
+    write_report(args.out, text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

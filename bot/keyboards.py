@@ -1,0 +1,114 @@
+"""Inline buttons under answers and the compact callback data behind them.
+
+Telegram allows 1–64 bytes of callback data. Two kinds are used:
+
+* ``m:<key>:<offset>`` – "更多来源": the next citations of the remembered answer ``key``;
+* ``p:<key>:<index>:<chunk_id>:<vtag>`` – full text of one cited passage. When the answer
+  is no longer remembered (bot restarted) the chunk id still finds the passage, provided
+  the index version tag ``vtag`` still matches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.formatting import SHOWN_PASSAGES, passage_number
+from index.models import Passage
+
+MAX_CALLBACK_BYTES = 64
+MORE_PREFIX = "m"
+PASSAGE_PREFIX = "p"
+
+
+def version_tag(version: str) -> str:
+    """8 hex characters identifying an index version."""
+    return hashlib.blake2s(version.encode("utf-8"), digest_size=4).hexdigest()
+
+
+@dataclass(frozen=True)
+class MoreRequest:
+    key: str
+    offset: int
+
+
+@dataclass(frozen=True)
+class PassageRequest:
+    key: str
+    index: int
+    chunk_id: int
+    vtag: str
+
+
+def _checked(data: str) -> str:
+    if len(data.encode("utf-8")) > MAX_CALLBACK_BYTES:  # cannot happen with our short keys
+        raise ValueError(f"callback data over {MAX_CALLBACK_BYTES} bytes: {data!r}")
+    return data
+
+
+def more_data(key: str, offset: int) -> str:
+    return _checked(f"{MORE_PREFIX}:{key}:{offset}")
+
+
+def passage_data(key: str, index: int, chunk_id: int, version: str) -> str:
+    return _checked(f"{PASSAGE_PREFIX}:{key}:{index}:{chunk_id}:{version_tag(version)}")
+
+
+def parse_callback(data: str | None) -> MoreRequest | PassageRequest | None:
+    """Decode our callback data; None for anything malformed or foreign."""
+    parts = (data or "").split(":")
+    try:
+        if parts[0] == MORE_PREFIX and len(parts) == 3:
+            return MoreRequest(parts[1], int(parts[2]))
+        if parts[0] == PASSAGE_PREFIX and len(parts) == 5:
+            return PassageRequest(parts[1], int(parts[2]), int(parts[3]), parts[4])
+    except ValueError:
+        return None
+    return None
+
+
+def sources_keyboard(
+    key: str,
+    passages: Sequence[Passage],
+    version: str,
+    offset: int = 0,
+    count: int = SHOWN_PASSAGES,
+) -> InlineKeyboardMarkup | None:
+    """ "原文 [n]" for passages ``offset .. offset+count``, then "更多来源" if any remain."""
+    batch = range(offset, min(offset + count, len(passages)))
+    rows: list[list[InlineKeyboardButton]] = []
+    if batch:
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    f"原文 [{passage_number(passages[i], i)}]",
+                    callback_data=passage_data(key, i, passages[i].chunk_id, version),
+                )
+                for i in batch
+            ]
+        )
+    remaining = len(passages) - (offset + count)
+    if remaining > 0:
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    f"更多来源（{remaining}）", callback_data=more_data(key, offset + count)
+                )
+            ]
+        )
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def without_more_button(markup: InlineKeyboardMarkup | None) -> InlineKeyboardMarkup | None:
+    """The same keyboard minus its "更多来源" row (once pressed, it has done its job)."""
+    if markup is None:
+        return None
+    rows = [
+        list(row)
+        for row in markup.inline_keyboard
+        if not any(str(b.callback_data or "").startswith(f"{MORE_PREFIX}:") for b in row)
+    ]
+    return InlineKeyboardMarkup(rows) if rows else None

@@ -1,0 +1,99 @@
+"""What the bot keeps between updates: the core in ``bot_data``, recent answers in ``chat_data``.
+
+Buttons under an answer refer to it by a short per-chat key, so callback data stays far
+below Telegram's 64 bytes however long the question or passages are.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from bot.ratelimit import RateLimiter
+from index.models import Answer, BuildReport, DocumentInfo, IndexStatus, Passage
+from index.settings import Settings
+
+CORE_KEY = "core"
+SETTINGS_KEY = "settings"
+LIMITER_KEY = "rate_limiter"
+REINDEX_KEY = "reindex_running"
+ANSWERS_KEY = "answers"
+SEQ_KEY = "answer_seq"
+MAX_REMEMBERED_ANSWERS = 64
+
+
+class Core(Protocol):
+    """The part of ``index.core.Wenda`` the bot uses (lets tests pass a stand-in)."""
+
+    @property
+    def version(self) -> str: ...
+
+    def ask(self, question: str, top_k: int | None = None) -> Answer: ...
+
+    def status(self) -> IndexStatus: ...
+
+    def documents(self) -> list[DocumentInfo]: ...
+
+    def reindex(self, progress: Callable[..., Any] | None = None) -> BuildReport: ...
+
+    def refresh(self) -> bool: ...
+
+    def passage_by_chunk_id(self, chunk_id: int) -> Passage | None: ...
+
+
+def get_core(bot_data: MutableMapping[str, Any]) -> Core:
+    return bot_data[CORE_KEY]
+
+
+def get_settings(bot_data: MutableMapping[str, Any]) -> Settings:
+    return bot_data[SETTINGS_KEY]
+
+
+def get_limiter(bot_data: MutableMapping[str, Any]) -> RateLimiter:
+    return bot_data[LIMITER_KEY]
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    """Enough of an answer to serve its buttons later."""
+
+    question: str
+    answer: str | None  # the answer text to bold in passages; None when not answerable
+    passages: tuple[Passage, ...]
+    version: str
+
+
+def _base36(number: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        number, rest = divmod(number, 36)
+        out = digits[rest] + out
+        if number == 0:
+            return out
+
+
+def remember_answer(chat_data: MutableMapping[str, Any], answer: Answer) -> str:
+    """Keep ``answer`` for its buttons; returns its short key. Old answers are forgotten."""
+    seq = int(chat_data.get(SEQ_KEY, 0)) + 1
+    chat_data[SEQ_KEY] = seq
+    answers: OrderedDict[str, StoredAnswer] = chat_data.setdefault(ANSWERS_KEY, OrderedDict())
+    key = _base36(seq)
+    answers[key] = StoredAnswer(
+        question=answer.question,
+        answer=answer.answer if answer.answerable else None,
+        passages=tuple(answer.passages),
+        version=answer.index_version,
+    )
+    while len(answers) > MAX_REMEMBERED_ANSWERS:
+        answers.popitem(last=False)
+    return key
+
+
+def recall_answer(chat_data: MutableMapping[str, Any] | None, key: str) -> StoredAnswer | None:
+    if not chat_data:
+        return None
+    answers = chat_data.get(ANSWERS_KEY)
+    return answers.get(key) if answers else None

@@ -1,0 +1,172 @@
+"""The ``wenda`` command line: index, ask, eval, status, rollback (+ serve, bot via plugins).
+
+``serve`` and ``bot`` live in the adapters and register themselves through the
+``wenda.commands`` entry-point group, so this pure core never imports web or bot code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from importlib.metadata import entry_points
+from pathlib import Path
+
+from index.errors import WendaError
+from index.settings import Settings
+
+log = logging.getLogger("wenda.cli")
+
+
+def _progress_printer(stage: str, done: int, total: int) -> None:
+    if stage in ("scan", "write", "publish") and done == 0:
+        print(f"… {stage}", file=sys.stderr)
+
+
+def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
+    from index.builder import build_index
+    from index.embedding import load_embedder
+    from index.lexical import ChineseTokenizer
+
+    report = build_index(
+        settings, load_embedder(settings), ChineseTokenizer(), _progress_printer, args.full
+    )
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=1))
+        return 0
+    kind = "full rebuild" if report.full_rebuild else "incremental"
+    state = f"published {report.version}" if report.published else f"unchanged, kept {report.version}"
+    print(f"索引完成 ({kind}): {state}")
+    print(
+        f"  documents: {len(report.added)} added, {len(report.changed)} changed, "
+        f"{len(report.removed)} removed, {len(report.unchanged)} unchanged, "
+        f"{len(report.skipped)} skipped"
+    )
+    for path, reason in report.skipped:
+        print(f"  skipped {path}: {reason}")
+    print(f"  chunks: {report.chunks_total} total, {report.chunks_embedded} embedded")
+    print(f"  took {report.seconds:.2f} s")
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from index.core import Wenda
+
+    core = Wenda.open(settings)
+    answer = core.ask(args.question, args.top_k, args.mode)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=1))
+        return 0
+    print(answer.answer)
+    print()
+    for p in answer.passages:
+        snippet = p.text if len(p.text) <= 120 else p.text[:120] + "…"
+        where = f"{p.title} · {p.section}" if p.section else p.title
+        print(f"[{p.n}] {where} ({p.doc_id} {p.start}-{p.end}, score {p.score:.2f})")
+        print(f"    {snippet}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from index.core import Wenda
+    from index.evaluation import evaluate, format_result, load_jsonl
+
+    items = load_jsonl(Path(args.file))
+    core = Wenda.open(settings)
+    result = evaluate(items, lambda q: core.ask(q, top_k=10, mode=args.mode))
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=1))
+    else:
+        print(format_result(result))
+        for failure in result.failures:
+            print("  miss:", json.dumps(failure, ensure_ascii=False))
+    return 0
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    from dataclasses import asdict
+
+    from index.core import Wenda
+
+    status = Wenda.open(settings, build_if_missing=False).status()
+    print(json.dumps(asdict(status), ensure_ascii=False, indent=1))
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace, settings: Settings) -> int:
+    from index.versions import VersionStore
+
+    try:
+        version = VersionStore(settings.index_dir).rollback()
+    except FileNotFoundError as exc:
+        print(f"无法回滚 (cannot roll back): {exc}", file=sys.stderr)
+        return 1
+    print(f"已回滚到 {version} (rolled back)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="wenda", description="Wenda 问答: cited answers from Chinese documents")
+    parser.add_argument("--corpus-dir", type=Path, help="documents folder (WENDA_CORPUS_DIR)")
+    parser.add_argument("--index-dir", type=Path, help="index folder (WENDA_INDEX_DIR)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("index", help="build or update the index (incremental, atomic)")
+    p.add_argument("--full", action="store_true", help="re-embed every document")
+    p.add_argument("--json", action="store_true", help="print the build report as JSON")
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("ask", help="answer one question with citations")
+    p.add_argument("question")
+    p.add_argument("--top-k", type=int, default=None)
+    p.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default=None)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("eval", help="score a question set (seeds_dev.jsonl format)")
+    p.add_argument("file")
+    p.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default=None)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("status", help="show the published index version and counts")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("rollback", help="point the index back at the previous version")
+    p.set_defaults(func=cmd_rollback)
+
+    for ep in entry_points(group="wenda.commands"):
+        try:
+            ep.load()(sub)
+        except Exception as exc:  # an adapter that fails to import must not break the core CLI
+            log.debug("command plugin %s unavailable: %s", ep.name, exc)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    overrides = {}
+    if args.corpus_dir:
+        overrides["corpus_dir"] = args.corpus_dir
+    if args.index_dir:
+        overrides["index_dir"] = args.index_dir
+    try:
+        settings = Settings(**overrides)
+        return int(args.func(args, settings) or 0)
+    except WendaError as exc:
+        print(f"错误 (error): {exc.message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""The manifest of an index version: what built it, and a content hash per document.
+
+The builder compares the previous manifest with the corpus to decide what to re-embed,
+and forces a full rebuild when the model or the chunking/cleaning recipe changed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+FORMAT_VERSION = 1
+# Bump when cleaning/sentence-splitting/chunking code changes its output, to force a rebuild.
+PIPELINE_VERSION = 1
+
+
+@dataclass
+class DocEntry:
+    content_hash: str
+    title: str
+    chunks: int
+    indexed_at: str
+
+
+@dataclass
+class Manifest:
+    model: str
+    dim: int
+    chunker: dict[str, Any]
+    tokenizer: str
+    documents: dict[str, DocEntry] = field(default_factory=dict)
+    chunks: int = 0
+    dense_index: str = "flat"
+    created_at: str = ""
+    format: int = FORMAT_VERSION
+
+    def recipe(self) -> dict[str, Any]:
+        """Everything that, when changed, invalidates all stored vectors or chunks."""
+        return {
+            "format": self.format,
+            "model": self.model,
+            "dim": self.dim,
+            "chunker": self.chunker,
+            "tokenizer": self.tokenizer,
+        }
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self), ensure_ascii=False, indent=1), "utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> Manifest:
+        data = json.loads(path.read_text("utf-8"))
+        docs = {k: DocEntry(**v) for k, v in data.pop("documents", {}).items()}
+        return cls(documents=docs, **data)
+
+
+def chunker_params(target: int, maximum: int, overlap: int) -> dict[str, Any]:
+    return {
+        "target_chars": target,
+        "max_chars": maximum,
+        "overlap_sentences": overlap,
+        "pipeline": PIPELINE_VERSION,
+    }

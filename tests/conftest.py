@@ -1,0 +1,35 @@
+"""Shared fixtures: a temporary copy of the seed corpus and settings that use it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from index.settings import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+SEED_CORPUS = REPO / "corpus"
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture
+def seed_corpus(tmp_path: Path) -> Path:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for path in sorted(SEED_CORPUS.glob("*.txt")):
+        shutil.copy(path, corpus / path.name)
+    return corpus
+
+
+@pytest.fixture
+def hashing_settings(tmp_path: Path, seed_corpus: Path) -> Settings:
+    """Settings over the seed corpus with the deterministic test embedder."""
+    return Settings(
+        _env_file=None,
+        corpus_dir=seed_corpus,
+        index_dir=tmp_path / "idx",
+        model="hashing",
+        reload_check_seconds=0.0,
+    )
