@@ -69,6 +69,7 @@ async def _refresh_loop(state: ServiceState) -> None:
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     state: ServiceState = app.state.wenda
+    state.start()
     async with anyio.create_task_group() as tasks:
         if state.core is None:
             # abandon_on_cancel: shutdown need not wait for a slow load; install() closes a

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.schemas import TOP_K_MAX, TOP_K_MIN
 from index import errors as domain
 
 log = logging.getLogger("wenda.api")
@@ -135,8 +136,9 @@ def _describe(err: Mapping[str, Any]) -> tuple[int, str, str, str]:
         return 422, "wrong_type", f"参数 {name} 必须是文本。", f"'{name}' must be a string."
     if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
         if field == "top_k":
-            zh = "参数 top_k 必须是 1 到 20 之间的整数。"
-            return 422, "invalid_top_k", zh, "top_k must be an integer from 1 to 20."
+            lo, hi = TOP_K_MIN, TOP_K_MAX
+            zh = f"参数 top_k 必须是 {lo} 到 {hi} 之间的整数。"
+            return 422, "invalid_top_k", zh, f"top_k must be an integer from {lo} to {hi}."
         bound = next(iter(ctx.values()), "?")
         op = _OPERATORS[kind]
         zh = f"参数 {name} 超出范围（应 {op} {bound}）。"

@@ -2,7 +2,9 @@
 
 Guarded by a bearer token (``WENDA_ADMIN_TOKEN``). With no token configured the endpoints are
 disabled (403) rather than open: rebuilding is expensive and must not be anyone's to trigger.
-Only one build runs at a time; a second ``POST`` gets 409 with the running job's id.
+Only one build runs at a time; a second ``POST`` gets 409 with the running job's id (and a
+Location header pointing at it) rather than a second build queued behind it. Job status needs
+the token as well: build reports list corpus file names.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ _bearer = HTTPBearer(
 )
 
 
-def require_admin(
+async def require_admin(
     state: StateDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
@@ -39,7 +41,9 @@ def require_admin(
             "Reindexing over HTTP is disabled: the server has no WENDA_ADMIN_TOKEN set.",
         )
     given = credentials.credentials if credentials is not None else ""
-    if not hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8")):
+    # Header values arrive decoded as latin-1; re-encoding gives the raw bytes the client sent,
+    # so a UTF-8 token compares correctly too.
+    if not hmac.compare_digest(given.encode("latin-1"), expected.encode("utf-8")):
         raise ApiError(
             401,
             "unauthorized",

@@ -59,9 +59,11 @@ class ServiceState:
         self._lock = threading.Lock()
         self._closed = False
 
-    @property
-    def loading(self) -> bool:
-        return self.core is None and self.load_error is None
+    def start(self) -> None:
+        """Called at lifespan start (an app may be started again after a shutdown)."""
+        with self._lock:
+            self._closed = False
+            self.load_error = None
 
     def install(self, core: Core) -> None:
         """Publish a freshly opened core, unless the app already shut down meanwhile."""
@@ -88,7 +90,11 @@ class ServiceState:
             core.close()
 
 
-def get_state(request: Request) -> ServiceState:
+# Dependencies are ``async def`` on purpose: FastAPI runs sync ones in the threadpool,
+# a needless thread hop per request for what is an attribute lookup.
+
+
+async def get_state(request: Request) -> ServiceState:
     state: ServiceState = request.app.state.wenda
     return state
 
@@ -96,7 +102,7 @@ def get_state(request: Request) -> ServiceState:
 StateDep = Annotated[ServiceState, Depends(get_state)]
 
 
-def get_core(state: StateDep) -> Core:
+async def get_core(state: StateDep) -> Core:
     """The loaded core, or a 503 that says whether it is still loading or failed to load."""
     core = state.core
     if core is not None:

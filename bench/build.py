@@ -144,7 +144,7 @@ def report(runs: list[BuildRun], n_docs: int, chars: int) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--docs", type=int, default=400, help="documents in the corpus (N)")
+    parser.add_argument("--docs", type=int, default=200, help="documents in the corpus (N)")
     parser.add_argument("--edits", type=int, default=3, help="incremental reindexes to time")
     parser.add_argument("--model", default=None, help="embedder (default: the real default model)")
     parser.add_argument("--out", type=Path, help="also write the markdown here")

@@ -19,7 +19,17 @@ from pathlib import Path
 
 import httpx
 
-from bench.common import REPO, free_port, hwm_mib, log, md_table, median, percentile, rss_mib
+from bench.common import (
+    REPO,
+    SEED_CORPUS,
+    free_port,
+    hwm_mib,
+    log,
+    md_table,
+    median,
+    percentile,
+    rss_mib,
+)
 from bench.latency import bench_questions
 from index.embedding import Embedder
 
@@ -30,6 +40,24 @@ _SHIM = (
     "sys.exit(run(argparse.Namespace(host='127.0.0.1', port=int(sys.argv[1]), "
     "log_level='info'), Settings()))"
 )
+
+
+@dataclass(frozen=True)
+class Target:
+    """A prebuilt index to serve; ``env`` adds variables (e.g. a thread cap) to the server."""
+
+    label: str
+    corpus: Path
+    index_dir: Path
+    env: tuple[tuple[str, str], ...] = ()
+
+
+def http_targets(seeds_index: Path, large: list[tuple[str, Path, Path]]) -> list[Target]:
+    """The seed corpus, then any larger prebuilt corpora."""
+    return [
+        Target("seed corpus", SEED_CORPUS, seeds_index),
+        *(Target(label, corpus, index_dir) for label, corpus, index_dir in large),
+    ]
 
 
 @dataclass
@@ -50,15 +78,16 @@ def serve_command(port: int) -> list[str]:
     return [sys.executable, "-c", _SHIM, str(port)]
 
 
-def start_server(corpus: Path, index_dir: Path, model: str | None, log_path: Path):
+def start_server(target: Target, model: str | None, log_path: Path):
     """Start the server on a free loopback port; returns (process, base_url)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("WENDA_")}
     env.update(
-        WENDA_CORPUS_DIR=str(corpus),
-        WENDA_INDEX_DIR=str(index_dir),
+        WENDA_CORPUS_DIR=str(target.corpus),
+        WENDA_INDEX_DIR=str(target.index_dir),
         WENDA_HOST="127.0.0.1",
         PYTHONPATH=str(REPO),
+        **dict(target.env),
     )
     if model:
         env["WENDA_MODEL"] = model
@@ -134,28 +163,51 @@ def encode_floor(embedder: Embedder, questions: list[str], n: int = 60) -> float
     return median(times)
 
 
+def batched_encode_ms(
+    embedder: Embedder, questions: list[str], batch: int, rounds: int = 5
+) -> float:
+    """Median ms per question when ``batch`` questions share one encode call: the headroom
+    a server that micro-batches concurrent questions would have."""
+    times = []
+    for r in range(rounds):
+        group = questions[r * batch : (r + 1) * batch]
+        t0 = time.perf_counter()
+        embedder.encode_queries(group)
+        times.append((time.perf_counter() - t0) * 1000 / len(group))
+    return median(times)
+
+
 def run_http(
     embedder: Embedder,
-    targets: list[tuple[str, Path, Path]],
+    targets: list[Target],
     levels: list[int],
     requests: int,
     model: str | None = None,
+    ask_p50: dict[str, float] | None = None,
 ) -> str:
-    """Load-test a server per (label, corpus_dir, prebuilt index_dir) target."""
+    """Load-test one server per target (each over a prebuilt index).
+
+    ``ask_p50`` (in-process ask() p50 per label) adds the HTTP-overhead column.
+    """
+    ask_p50 = ask_p50 or {}
     questions = bench_questions(400)
-    rows, mem_rows = [], []
-    for label, corpus, index_dir in targets:
-        proc, url = start_server(corpus, index_dir, model, index_dir.parent / f"serve-{label}.log")
+    rows, mem_rows, notes = [], [], []
+    for target in targets:
+        label = target.label
+        log_path = target.index_dir.parent / f"serve-{label.replace(' ', '_')}.log"
+        proc, url = start_server(target, model, log_path)
         try:
             ready = wait_ready(proc, url)
             log(f"http: {label} server ready in {ready:.1f} s (pid {proc.pid})")
             idle_rss = rss_mib(proc.pid)
             asyncio.run(_load(url, questions[200:], 2, 10))  # warm-up, not timed
             floor = encode_floor(embedder, questions)
+            batched = batched_encode_ms(embedder, questions, max(levels))
             for clients in levels:
                 log(f"http: {label}, {clients} clients x {requests} requests")
                 lv = asyncio.run(_load(url, questions, clients, requests))
                 p50 = median(lv.latencies)
+                core_p50 = ask_p50.get(label)
                 rows.append(
                     (
                         label,
@@ -167,10 +219,17 @@ def run_http(
                         f"{lv.rps:.1f}",
                         f"{floor:.1f}",
                         f"{p50 / floor:.2f}x",
+                        "–" if core_p50 is None else f"{p50 - core_p50:+.1f}",
                     )
                 )
             chunks = httpx.get(f"{url}/readyz", timeout=5).json()
             mem_rows.append((label, _chunks(chunks), f"{idle_rss:.0f}", f"{hwm_mib(proc.pid):.0f}"))
+            notes.append(
+                f"- {label}: encoding {max(levels)} questions in one call costs "
+                f"{batched:.1f} ms per question vs {floor:.1f} ms one at a time "
+                f"({floor / batched:.1f}x): the most {max(levels)} concurrent requests could "
+                f"gain from micro-batching the encoder (ceiling ~{1000 / batched:.0f} req/s)."
+            )
         finally:
             stop_server(proc)
     return "\n".join(
@@ -179,7 +238,8 @@ def run_http(
             "",
             f"{requests} requests per level, questions cycled (seeds dev + CMRC). The load "
             "generator shares the 2 cores with the server. `encode p50` is the bare "
-            "`encode_queries([q])` in the bench process, measured just before the levels.",
+            "`encode_queries([q])` in the bench process, measured just before the levels; the last "
+            "column is what HTTP, JSON and the threadpool add to the in-process ask() p50.",
             "",
             md_table(
                 [
@@ -192,9 +252,12 @@ def run_http(
                     "req/s",
                     "encode p50 ms",
                     "p50/encode",
+                    "p50 minus ask() p50 ms",
                 ],
                 rows,
             ),
+            "",
+            *notes,
             "",
             "### Server memory (`wenda serve`, /proc/<pid>/status)",
             "",

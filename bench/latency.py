@@ -8,16 +8,18 @@ the rest of the stack (retrieval, answer composition, HTTP, threads) adds on top
 from __future__ import annotations
 
 import argparse
+import contextlib
+import itertools
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import itertools
 
 from bench.cmrc import eval_items, load_cmrc
 from bench.common import (
@@ -57,51 +59,89 @@ class CoreLatency:
     parts: dict[str, list[float]]
 
 
-def core_latency(core, questions: list[str], label: str, repeat: int = 2) -> CoreLatency:
-    """Time ask() and, separately, each step it performs (same functions, same order)."""
+@contextlib.contextmanager
+def capped_threads(n: int | None) -> Iterator[None]:
+    """Cap torch's intra-op pool and faiss's OpenMP team (for this thread); None = as is."""
+    if n is None:
+        yield
+        return
+    import faiss
+    import torch
+
+    old_torch, old_faiss = torch.get_num_threads(), faiss.omp_get_max_threads()
+    torch.set_num_threads(n)
+    faiss.omp_set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old_torch)
+        faiss.omp_set_num_threads(old_faiss)
+
+
+def _time_parts(core, q: str, parts: dict[str, list[float]]) -> None:
+    """One question through the same functions ask() calls, each timed on its own."""
     from index.answering import compose
     from index.retriever import retrieve
     from index.sentences import split_sentences
     from index.vector_index import dense_search
 
     s = core.settings
+    snap = core._snapshot  # the bench looks inside on purpose: it times the pieces
+    marks = [time.perf_counter()]
+    terms = core.tokenizer.query_terms(q)
+    marks.append(time.perf_counter())
+    vec = core.embedder.encode_queries([q])[0]
+    marks.append(time.perf_counter())
+    dense_search(snap.dense, vec, s.candidate_k)
+    marks.append(time.perf_counter())
+    snap.lexical.search(terms, s.candidate_k)
+    marks.append(time.perf_counter())
+    hits = retrieve(snap, vec, terms, s.top_k, "hybrid", s.candidate_k, s.rrf_k)
+    marks.append(time.perf_counter())
+    by_id = snap.store.chunks([h.chunk_id for h in hits])
+    chunks = [by_id[h.chunk_id] for h in hits]
+    marks.append(time.perf_counter())
+    compose(q, terms, hits, chunks, snap.lexical, split_sentences, core.min_support)
+    marks.append(time.perf_counter())
+    d = [(b - a) * 1000 for a, b in itertools.pairwise(marks)]
+    fuse = max(0.0, d[4] - d[2] - d[3])  # retrieve() repeats both searches; this is the rest
+    for name, v in zip(PARTS, [d[0], d[1], d[2], d[3], fuse, d[5], d[6]], strict=True):
+        parts[name].append(v)
+
+
+def core_latency(
+    core,
+    questions: list[str],
+    label: str,
+    threads: tuple[int | None, ...] = (None,),
+    repeat: int = 2,
+) -> list[CoreLatency]:
+    """ask() and bare-encode times per thread setting, settings interleaved pass by pass
+    so machine noise hits them alike; then one pass timing ask()'s parts."""
     for q in questions[:5]:  # warm caches (jieba dictionary, torch kernels)
         core.ask(q)
-    asks: list[float] = []
-    encodes: list[float] = []
-    parts: dict[str, list[float]] = {p: [] for p in PARTS}
+    chunks = core.status().chunks
+    out = {
+        n: CoreLatency(label if n is None else f"{label}, {n} thread", chunks, [], [], {})
+        for n in threads
+    }
     for _ in range(repeat):
-        for q in questions:
-            t0 = time.perf_counter()
-            core.ask(q)
-            asks.append((time.perf_counter() - t0) * 1000)
-            t0 = time.perf_counter()
-            core.embedder.encode_queries([q])
-            encodes.append((time.perf_counter() - t0) * 1000)
-    for q in questions:
-        snap = core._snapshot  # the bench looks inside on purpose: it times the pieces
-        marks = [time.perf_counter()]
-        terms = core.tokenizer.query_terms(q)
-        marks.append(time.perf_counter())
-        vec = core.embedder.encode_queries([q])[0]
-        marks.append(time.perf_counter())
-        dense_search(snap.dense, vec, s.candidate_k)
-        marks.append(time.perf_counter())
-        snap.lexical.search(terms, s.candidate_k)
-        marks.append(time.perf_counter())
-        hits = retrieve(snap, vec, terms, s.top_k, "hybrid", s.candidate_k, s.rrf_k)
-        marks.append(time.perf_counter())
-        by_id = snap.store.chunks([h.chunk_id for h in hits])
-        chunks = [by_id[h.chunk_id] for h in hits]
-        marks.append(time.perf_counter())
-        compose(q, terms, hits, chunks, snap.lexical, split_sentences, core.min_support)
-        marks.append(time.perf_counter())
-        d = [(b - a) * 1000 for a, b in itertools.pairwise(marks)]
-        # retrieve() repeats both searches; "fuse" is what it adds beyond them.
-        fuse = max(0.0, d[4] - d[2] - d[3])
-        for name, v in zip(PARTS, [d[0], d[1], d[2], d[3], fuse, d[5], d[6]], strict=True):
-            parts[name].append(v)
-    return CoreLatency(label, core.status().chunks, asks, encodes, parts)
+        for n in threads:
+            r = out[n]
+            with capped_threads(n):
+                for q in questions:
+                    t0 = time.perf_counter()
+                    core.ask(q)
+                    r.ask.append((time.perf_counter() - t0) * 1000)
+                    t0 = time.perf_counter()
+                    core.embedder.encode_queries([q])
+                    r.encode.append((time.perf_counter() - t0) * 1000)
+    for n in threads:
+        out[n].parts = {p: [] for p in PARTS}
+        with capped_threads(n):
+            for q in questions:
+                _time_parts(core, q, out[n].parts)
+    return list(out.values())
 
 
 def core_table(results: list[CoreLatency]) -> str:
@@ -140,8 +180,13 @@ def dominant(r: CoreLatency) -> str:
     return ", ".join(f"{p} {v / total:.0%}" for p, v in top[:3])
 
 
-def run_core(embedder: Embedder, work: Path, extra: list[tuple[str, Path, Path]] = ()) -> str:
-    """Seed corpus always; ``extra`` = (label, corpus_dir, index_dir) of prebuilt indexes."""
+def run_core(
+    embedder: Embedder, work: Path, extra: list[tuple[str, Path, Path]] = ()
+) -> tuple[str, dict[str, float]]:
+    """Seed corpus always; ``extra`` = (label, corpus_dir, index_dir) of prebuilt indexes.
+
+    Returns the markdown and {corpus label: ask p50 ms} for the HTTP overhead column.
+    """
     questions = bench_questions(100)
     targets = [("seed corpus", SEED_CORPUS, work / "seeds_index"), *extra]
     results = []
@@ -149,7 +194,7 @@ def run_core(embedder: Embedder, work: Path, extra: list[tuple[str, Path, Path]]
         log(f"latency: in-process ask() on {label}")
         core, _ = open_core(corpus, index_dir, embedder)
         try:
-            results.append(core_latency(core, questions, label))
+            results += core_latency(core, questions, label)
         finally:
             core.close()
     lines = [
@@ -163,7 +208,7 @@ def run_core(embedder: Embedder, work: Path, extra: list[tuple[str, Path, Path]]
         "",
     ]
     lines += [f"- {r.corpus}: largest parts of ask(): {dominant(r)}" for r in results]
-    return "\n".join(lines)
+    return "\n".join(lines), {r.corpus: median(r.ask) for r in results}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -178,13 +223,14 @@ def main(argv: list[str] | None = None) -> int:
     embedder = load_embedder(Settings(_env_file=None, **overrides))
     WORK.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=WORK) as tmp:
-        parts = [run_core(embedder, Path(tmp))]
+        text, ask_p50 = run_core(embedder, Path(tmp))
+        parts = [text]
         if not args.no_http:
-            from bench.http_load import run_http
+            from bench.http_load import http_targets, run_http
 
             levels = [int(x) for x in args.levels.split(",")]
-            targets = [("seed corpus", SEED_CORPUS, Path(tmp) / "seeds_index")]
-            parts.append(run_http(embedder, targets, levels, args.requests, args.model))
+            targets = http_targets(Path(tmp) / "seeds_index", [])
+            parts.append(run_http(embedder, targets, levels, args.requests, args.model, ask_p50))
     write_report(args.out, "\n\n".join(parts))
     return 0
 

@@ -9,6 +9,7 @@ reused by the latency runs. Scratch files live in ``bench/_work/`` (git-ignored)
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import time
@@ -17,18 +18,18 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import REPO, SEED_CORPUS, WORK, log, machine_info, md_table
+from bench.common import REPO, WORK, log, machine_info, md_table
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results.md")
     parser.add_argument("--model", default=None, help="embedder (default: the real default model)")
-    parser.add_argument("--docs", type=int, default=400, help="documents in the build corpus")
+    parser.add_argument("--docs", type=int, default=200, help="documents in the build corpus")
     parser.add_argument("--requests", type=int, default=200, help="HTTP requests per level")
     parser.add_argument("--levels", default="1,4,16", help="concurrent HTTP clients per level")
     parser.add_argument("--scale-sizes", default="10000,100000,1000000")
-    parser.add_argument("--hnsw-sizes", default="10000,100000,250000")
+    parser.add_argument("--hnsw-sizes", default="10000,100000,200000")
     parser.add_argument("--skip", default="", help="comma list of: quality,build,latency,scale")
     args = parser.parse_args(argv)
     skip = set(filter(None, args.skip.split(",")))
@@ -71,15 +72,17 @@ def main(argv: list[str] | None = None) -> int:
         sections.append(text)
         large.append((f"{args.docs} docs", corpus, index_dir))
     if "latency" not in skip:
-        from bench.http_load import run_http
+        from bench.http_load import http_targets, run_http
         from bench.latency import run_core
 
-        sections.append(timed("core latency", lambda: run_core(embedder, work, large)))
+        text, ask_p50 = timed("core latency", lambda: run_core(embedder, work, large))
+        sections.append(text)
         levels = [int(x) for x in args.levels.split(",")]
-        targets = [("seed corpus", SEED_CORPUS, work / "seeds_index"), *large]
+        targets = http_targets(work / "seeds_index", large)
         sections.append(
             timed(
-                "HTTP load", lambda: run_http(embedder, targets, levels, args.requests, args.model)
+                "HTTP load",
+                lambda: run_http(embedder, targets, levels, args.requests, args.model, ask_p50),
             )
         )
     if "scale" not in skip:
@@ -92,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         sections.append(timed("scale", lambda: run_scale(sizes, hnsw, 200, 8.0, settings)[0]))
 
     total = time.perf_counter() - started
+    info["load_avg_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     header = [
         "# Wenda benchmark results",
         "",

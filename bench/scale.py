@@ -266,7 +266,7 @@ def report(rows: list[Row], settings: Settings) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000,1000000", help="flat index sizes")
-    parser.add_argument("--hnsw-sizes", default="10000,100000,250000", help="HNSW sizes")
+    parser.add_argument("--hnsw-sizes", default="10000,100000,200000", help="HNSW sizes")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--budget", type=float, default=8.0, help="seconds of timing per index")
     parser.add_argument("--out", type=Path, help="also write the markdown here")

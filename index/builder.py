@@ -109,7 +109,7 @@ def build_index(
                 settings.chunk_max_chars,
                 settings.chunk_overlap_sentences,
             )
-            tokens = [tokenizer.tokens(f"{c.section} {c.text}") for c in chunks]
+            tokens = [tokenizer.tokens(_passage_text(c)) for c in chunks]
             plans.append(_DocPlan(stored, chunks, tokens, None))
             (report.changed if old is not None else report.added).append(cand.doc_id)
         report_progress("load", len(to_load), len(to_load))

@@ -37,7 +37,9 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=1))
         return 0
     kind = "full rebuild" if report.full_rebuild else "incremental"
-    state = f"published {report.version}" if report.published else f"unchanged, kept {report.version}"
+    state = (
+        f"published {report.version}" if report.published else f"unchanged, kept {report.version}"
+    )
     print(f"索引完成 ({kind}): {state}")
     print(
         f"  documents: {len(report.added)} added, {len(report.changed)} changed, "
@@ -108,7 +110,9 @@ def cmd_rollback(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="wenda", description="Wenda 问答: cited answers from Chinese documents")
+    parser = argparse.ArgumentParser(
+        prog="wenda", description="Wenda 问答: cited answers from Chinese documents"
+    )
     parser.add_argument("--corpus-dir", type=Path, help="documents folder (WENDA_CORPUS_DIR)")
     parser.add_argument("--index-dir", type=Path, help="index folder (WENDA_INDEX_DIR)")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -142,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
         try:
             ep.load()(sub)
         except Exception as exc:  # an adapter that fails to import must not break the core CLI
-            log.debug("command plugin %s unavailable: %s", ep.name, exc)
+            log.warning("command %r unavailable: %s", ep.name, exc)
     return parser
 
 

@@ -8,11 +8,12 @@ with and no request waits for a rebuild.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
 
-from index.answering import DEFAULT_MIN_SUPPORT, compose
+from index.answering import COVERAGE_ONLY, DEFAULT_MODEL_ANSWERABILITY, Answerability, compose
 from index.builder import Progress, build_index
 from index.embedding import Embedder, load_embedder
 from index.errors import (
@@ -33,6 +34,14 @@ from index.versions import VersionStore
 log = logging.getLogger("wenda.core")
 
 
+def _answerability(settings: Settings) -> Answerability:
+    """The calibrated model for the default embedder, coverage alone for any other."""
+    model = DEFAULT_MODEL_ANSWERABILITY if settings.is_default_model else COVERAGE_ONLY
+    if settings.answer_min_support is not None:
+        model = dataclasses.replace(model, threshold=settings.answer_min_support)
+    return model
+
+
 class Wenda:
     def __init__(self, settings: Settings, embedder: Embedder, snapshot: Snapshot) -> None:
         self.settings = settings
@@ -43,11 +52,7 @@ class Wenda:
         self._swap_lock = threading.Lock()
         self._reload_thread: threading.Thread | None = None
         self._last_check = time.monotonic()
-        self.min_support = (
-            settings.answer_min_support
-            if settings.answer_min_support is not None
-            else DEFAULT_MIN_SUPPORT
-        )
+        self.answerability = _answerability(settings)
 
     # --- lifecycle -----------------------------------------------------------------------
     @classmethod
@@ -64,7 +69,10 @@ class Wenda:
         snapshot = None if version is None else Snapshot.load(versions.path(version), settings)
         if snapshot is not None and snapshot.manifest.model != embedder.name:
             log.warning(
-                "index %s was built with %s, not %s", version, snapshot.manifest.model, embedder.name
+                "index %s was built with %s, not %s",
+                version,
+                snapshot.manifest.model,
+                embedder.name,
             )
             if not build_if_missing:
                 raise IndexNotReadyError(
@@ -115,17 +123,17 @@ class Wenda:
         )
         by_id = snap.store.chunks([h.chunk_id for h in hits])
         chunks = [by_id[h.chunk_id] for h in hits]
-        answerable, answer, passages, support = compose(
-            text, terms, hits, chunks, snap.lexical, split_sentences, self.min_support
-        )
+        out = compose(text, terms, hits, chunks, snap.lexical, split_sentences, self.answerability)
         return Answer(
             question=text,
-            answerable=answerable,
-            answer=answer,
-            passages=passages,
+            answerable=out.answerable,
+            answer=out.answer,
+            passages=out.passages,
             index_version=snap.version,
             took_ms=round((time.perf_counter() - started) * 1000, 2),
-            support=round(support, 4),
+            support=round(out.support, 4),
+            coverage=round(out.coverage, 4),
+            best_cosine=out.best_cosine,
         )
 
     def passage_by_chunk_id(self, chunk_id: int) -> Passage | None:
@@ -167,7 +175,8 @@ class Wenda:
         hi = len(doc.text) if end is None else end
         if not 0 <= lo <= hi <= len(doc.text):
             raise InvalidSpanError(
-                f"字符范围无效：文档长度 {len(doc.text)} (span {lo}..{hi} outside 0..{len(doc.text)})"
+                f"字符范围无效：文档长度 {len(doc.text)} "
+                f"(span {lo}..{hi} outside 0..{len(doc.text)})"
             )
         return doc.text[lo:hi]
 

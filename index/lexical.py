@@ -24,9 +24,12 @@ TOKENIZER_NAME = "jieba-search-nfkc-v1"
 # Function words and question words that carry no topic (kept short on purpose: BM25's IDF
 # already discounts common words; these would only add noise to answer scoring).
 STOPWORDS = frozenset(
-    """的 了 是 在 和 与 及 或 等 也 都 就 而 并 又 被 把 对 从 向 由 为 以 于 之 其 这 那 哪 哪些
-    哪个 哪里 什么 多少 几 怎么 怎样 如何 为什么 吗 呢 吧 啊 有 没有 个 还 是否 请问 一共 共
-    目前 现在 呢 么 啥 谁 多 要 会 能 可以 所 该 此 每 各 a an the of to in on is are was""".split()
+    """
+    的 了 是 在 和 与 及 或 等 也 都 就 而 并 又 被 把 对 从 向 由 为 以
+    于 之 其 这 那 哪 哪些 哪个 哪里 什么 多少 几 怎么 怎样 如何 为什么
+    吗 呢 吧 啊 有 没有 个 还 是否 请问 一共 共 目前 现在 么 啥 谁 多 要
+    会 能 可以 所 该 此 每 各 a an the of to in on is are was
+    """.split()  # noqa: SIM905 - a word list reads better as text
 )
 _WORD = re.compile(r"\w", re.UNICODE)
 
@@ -37,7 +40,7 @@ _JIEBA_LOCK = threading.Lock()
 _JIEBA: list[object] = []  # the loaded dictionary (read-only once built), shared per process
 
 
-def _jieba_tokenizer():  # noqa: ANN202 - jieba has no type hints
+def _jieba_tokenizer():
     """Load jieba's dictionary once per process (about a second), on first use."""
     with _JIEBA_LOCK:
         if not _JIEBA:
@@ -53,7 +56,7 @@ def _jieba_tokenizer():  # noqa: ANN202 - jieba has no type hints
 class ChineseTokenizer:
     """jieba in search mode over NFKC-normalized, lower-cased text (full/half width alike)."""
 
-    def _tokenizer(self):  # noqa: ANN202
+    def _tokenizer(self):
         return _jieba_tokenizer()
 
     def tokens(self, text: str) -> list[str]:
@@ -73,7 +76,7 @@ class ChineseTokenizer:
 class LexicalIndex:
     """BM25 over pre-tokenized chunks plus per-token IDF, saved in a version directory."""
 
-    def __init__(self, bm25, idf: dict[str, float], n_docs: int) -> None:  # noqa: ANN001
+    def __init__(self, bm25, idf: dict[str, float], n_docs: int) -> None:
         self._bm25 = bm25
         self.idf = idf
         self.n_docs = n_docs

@@ -40,7 +40,12 @@ class Chunk:
 
 @dataclass
 class Passage:
-    """One cited passage of an answer (field names are part of the public API)."""
+    """One cited passage of an answer (field names are part of the public API).
+
+    ``start``/``end`` are offsets into the cleaned document text; ``answer_start`` and
+    ``answer_end`` are offsets into this passage's ``text`` (None when the answer is not in
+    this passage). ``score`` is the fused retrieval score in [0, 1].
+    """
 
     n: int
     doc_id: str
@@ -62,7 +67,12 @@ class Passage:
 
 @dataclass
 class Answer:
-    """The result of ``Wenda.ask``; ``to_dict`` is the JSON shape the API and CLI return."""
+    """The result of ``Wenda.ask``; ``to_dict`` is the JSON shape the API and CLI return.
+
+    ``answer`` is the answering sentence followed by its citation marker, e.g. "…5182家。[1]",
+    where 1 is the ``n`` of the passage it comes from; when ``answerable`` is False it is a
+    plain statement that the documents do not contain the answer.
+    """
 
     question: str
     answerable: bool
@@ -70,7 +80,9 @@ class Answer:
     passages: list[Passage]
     index_version: str = ""
     took_ms: float = 0.0
-    support: float = 0.0  # the answerability score that decided ``answerable``
+    support: float = 0.0  # the answerability probability that decided ``answerable``
+    coverage: float = 0.0  # share of question terms in the answer's passage (a support input)
+    best_cosine: float | None = None  # best dense similarity among the hits (the other input)
 
     def to_dict(self) -> dict[str, Any]:
         return {

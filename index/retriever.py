@@ -50,7 +50,9 @@ def retrieve(
     dense_rank: dict[int, int] = {}
     lex_rank: dict[int, int] = {}
     cosine: dict[int, float] = {}
-    for rank, (cid, score) in enumerate(zip(dense_ids.tolist(), dense_scores.tolist(), strict=True)):
+    for rank, (cid, score) in enumerate(
+        zip(dense_ids.tolist(), dense_scores.tolist(), strict=True)
+    ):
         fused[cid] = fused.get(cid, 0.0) + 1.0 / (rrf_k + rank + 1)
         dense_rank[cid] = rank
         cosine[cid] = float(score)

@@ -70,7 +70,9 @@ class Settings(BaseSettings):
     hnsw_ef_search: int = Field(default=128, ge=8)
     answer_min_support: float | None = Field(
         default=None,
-        description="Answerability threshold; None = the value calibrated in index/answering.py.",
+        ge=0.0,
+        le=1.0,
+        description="Threshold on the answerability probability; None = calibrated 0.5.",
     )
     max_question_chars: int = Field(default=500, ge=1)
 

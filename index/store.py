@@ -112,7 +112,8 @@ class ChunkStore:
             return {}
         marks = ",".join("?" * len(ids))
         rows = self._all(
-            f"SELECT id, doc_id, title, section, start, end, text FROM chunks WHERE id IN ({marks})",
+            "SELECT id, doc_id, title, section, start, end, text FROM chunks "
+            f"WHERE id IN ({marks})",
             [int(i) for i in ids],
         )
         return {r[0]: Chunk(r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows}
@@ -125,7 +126,9 @@ class ChunkStore:
         )
         return [
             StoredChunk(
-                r[0], Chunk(r[1], r[2], r[3], r[4], r[5], r[6]), tuple(filter(None, r[7].split(" ")))
+                r[0],
+                Chunk(r[1], r[2], r[3], r[4], r[5], r[6]),
+                tuple(filter(None, r[7].split(" "))),
             )
             for r in rows
         ]

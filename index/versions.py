@@ -52,9 +52,7 @@ class VersionStore:
         if not self.versions_dir.is_dir():
             return []
         return sorted(
-            p.name
-            for p in self.versions_dir.iterdir()
-            if p.is_dir() and not p.name.startswith(".")
+            p.name for p in self.versions_dir.iterdir() if p.is_dir() and not p.name.startswith(".")
         )
 
     def new_staging(self) -> Path:

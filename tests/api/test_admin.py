@@ -60,6 +60,23 @@ def test_reindex_wrong_or_missing_token_is_401(client: TestClient, headers: dict
     assert_error(client.get("/reindex/whatever", headers=headers), 401, "unauthorized")
 
 
+class _NoopCore(CoreProxy):
+    def reindex(self, progress: Any = None) -> Any:
+        from index.models import BuildReport
+
+        return BuildReport(version=self.version)
+
+
+def test_non_ascii_token_sent_as_utf8_bytes(shared_root: Path, shared_core: Any) -> None:
+    settings = make_settings(shared_root, admin_token="管理员令牌-42")
+    with TestClient(create_app(settings, core=_NoopCore(shared_core))) as client:
+        good = {"Authorization": "Bearer 管理员令牌-42".encode()}
+        response = client.post("/reindex", headers=good)
+        assert response.status_code == 202, response.text
+        bad = {"Authorization": "Bearer 管理员令牌-43".encode()}
+        assert_error(client.post("/reindex", headers=bad), 401, "unauthorized")
+
+
 def test_unknown_job_is_404(client: TestClient) -> None:
     assert_error(client.get("/reindex/no-such-job", headers=auth()), 404, "job_not_found")
 

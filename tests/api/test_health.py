@@ -49,6 +49,11 @@ def test_lifespan_builds_a_missing_index_in_the_background(own_root: Path) -> No
         assert client.post("/ask", json={"question": "成渝"}).status_code == 200
     assert any(settings.index_dir.iterdir())
 
+    app = create_app(settings)  # the same app can start again after a shutdown
+    for _ in range(2):
+        with TestClient(app) as client:
+            assert wait_ready(client)["documents"] == 2
+
 
 def test_requests_during_loading_get_503(
     own_root: Path, shared_core: Any, monkeypatch: pytest.MonkeyPatch

@@ -120,3 +120,19 @@ def test_build_corpus_and_stage_timer(tmp_path: Path) -> None:
     for stage, t in (("scan", 1.0), ("embed", 3.0), ("embed", 4.0)):
         timer.starts.setdefault(stage, t)
     assert timer.durations(0.5, 6.0) == {"setup": 0.5, "scan": 2.0, "embed": 3.0}
+
+
+def test_cmrc_and_seeds_runs_end_to_end_with_test_embedder(tmp_path: Path) -> None:
+    """The whole quality path (corpus, index, every mode, tables) on the hashing embedder."""
+    from bench.cmrc import run_cmrc
+    from bench.quality import core_modes, run_seeds
+    from index.embedding import HashingEmbedder
+
+    embedder = HashingEmbedder()
+    text, rows = run_cmrc(embedder, tmp_path / "cmrc", _squad_file(tmp_path))
+    assert [r.mode for r in rows] == core_modes()
+    assert all(r.result.n == 2 for r in rows)
+    assert "baseline: jieba+BM25" in text
+    text, rows = run_seeds(embedder, tmp_path / "seeds")
+    assert "unanswerable" in text
+    assert rows[0].result.n > 0

@@ -55,8 +55,12 @@ def test_incremental_reindex_embeds_only_changed_documents(hashing_settings: Set
 
     # change one document, add one, remove none
     target = sorted(corpus.glob("*.txt"))[1]
-    target.write_text(target.read_text("utf-8") + "\n\n新增一句：测试专用的独特事实共有777项。\n", "utf-8")
-    (corpus / "new.txt").write_text("新文档\n这是一个新加入的文档，其中记载了4242个样本。\n", "utf-8")
+    target.write_text(
+        target.read_text("utf-8") + "\n\n新增一句：测试专用的独特事实共有777项。\n", "utf-8"
+    )
+    (corpus / "new.txt").write_text(
+        "新文档\n这是一个新加入的文档，其中记载了4242个样本。\n", "utf-8"
+    )
     emb.embedded = 0
     second = _build(hashing_settings, emb)
     snap = _snapshot(hashing_settings)
@@ -126,8 +130,11 @@ def test_killed_build_process_leaves_previous_index_loadable(
         "WENDA_MODEL": "hashing",
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "index.cli", "index"], cwd=REPO, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [sys.executable, "-m", "index.cli", "index"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     store = VersionStore(hashing_settings.index_dir)
     deadline = time.monotonic() + 60

@@ -43,8 +43,13 @@ def test_empty_question_is_a_clear_error_not_a_traceback(cli_env: Settings, caps
 def test_eval_command(cli_env: Settings, tmp_path: Path, capsys) -> None:
     questions = tmp_path / "q.jsonl"
     questions.write_text(
-        json.dumps({"id": "1", "question": "定点医疗机构5182家", "answers": ["5182家"],
-                    "type": "number"}, ensure_ascii=False) + "\n", "utf-8")
+        json.dumps(
+            {"id": "1", "question": "定点医疗机构5182家", "answers": ["5182家"], "type": "number"},
+            ensure_ascii=False,
+        )
+        + "\n",
+        "utf-8",
+    )
     assert main(["eval", str(questions), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["metrics"]["hit@5"] == 1.0

@@ -18,7 +18,16 @@ from index.lexical import ChineseTokenizer
 from index.settings import Settings
 
 PASSAGE_KEYS = {
-    "n", "doc_id", "title", "section", "start", "end", "score", "text", "answer_start", "answer_end",
+    "n",
+    "doc_id",
+    "title",
+    "section",
+    "start",
+    "end",
+    "score",
+    "text",
+    "answer_start",
+    "answer_end",
 }
 
 
@@ -108,7 +117,9 @@ def test_hot_reload_picks_up_version_published_elsewhere(
 
 
 def test_open_without_index_and_without_building_is_a_clear_error(tmp_path) -> None:
-    settings = Settings(_env_file=None, corpus_dir=tmp_path, index_dir=tmp_path / "i", model="hashing")
+    settings = Settings(
+        _env_file=None, corpus_dir=tmp_path, index_dir=tmp_path / "i", model="hashing"
+    )
     with pytest.raises(IndexNotReadyError):
         Wenda.open(settings, build_if_missing=False)
 

