@@ -63,7 +63,7 @@ def fit_logistic(pos: np.ndarray, neg: np.ndarray, steps: int = 20000) -> Answer
     raw = w / sd  # fold the standardization into raw coefficients
     bias = b - float(raw @ mu)
     dense = float(raw[1]) if len(raw) > 1 else 0.0
-    return Answerability(round(float(raw[0]), 2), round(dense, 2), round(bias, 2))
+    return Answerability(round(float(raw[0]), 2), round(dense, 2), round(float(bias), 2))
 
 
 def rates(model: Answerability, pos: np.ndarray, neg: np.ndarray) -> str:

