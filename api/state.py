@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
-from typing import Annotated, Protocol
+from typing import Annotated
 
 from fastapi import Depends, Request
 
 from api.errors import ApiError
 from api.jobs import JobManager
 from index.errors import WendaError
-from index.models import Answer, BuildReport, DocumentInfo, IndexStatus
+from index.interface import QACore
 from index.settings import Settings
 
 log = logging.getLogger("wenda.api")
@@ -24,27 +23,7 @@ log = logging.getLogger("wenda.api")
 LOADING_MESSAGE = "索引正在加载，请稍后再试。 The index is still loading; please retry shortly."
 
 
-class Core(Protocol):
-    """The part of ``index.core.Wenda`` the API uses (typed here so importing api stays light)."""
-
-    @property
-    def version(self) -> str: ...
-
-    def ask(self, question: str, top_k: int | None = None) -> Answer: ...
-
-    def status(self) -> IndexStatus: ...
-
-    def documents(self) -> list[DocumentInfo]: ...
-
-    def document_text(
-        self, doc_id: str, start: int | None = None, end: int | None = None
-    ) -> str: ...
-
-    def reindex(self, progress: Callable[[str, int, int], None] | None = None) -> BuildReport: ...
-
-    def refresh(self) -> bool: ...
-
-    def close(self) -> None: ...
+Core = QACore  # the core interface, defined once in index/interface.py
 
 
 class ServiceState:

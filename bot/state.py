@@ -7,12 +7,13 @@ below Telegram's 64 bytes however long the question or passages are.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, MutableMapping
+from collections.abc import MutableMapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from bot.ratelimit import RateLimiter
-from index.models import Answer, BuildReport, DocumentInfo, IndexStatus, Passage
+from index.interface import QACore
+from index.models import Answer, Passage
 from index.settings import Settings
 
 CORE_KEY = "core"
@@ -24,23 +25,7 @@ SEQ_KEY = "answer_seq"
 MAX_REMEMBERED_ANSWERS = 64
 
 
-class Core(Protocol):
-    """The part of ``index.core.Wenda`` the bot uses (lets tests pass a stand-in)."""
-
-    @property
-    def version(self) -> str: ...
-
-    def ask(self, question: str, top_k: int | None = None) -> Answer: ...
-
-    def status(self) -> IndexStatus: ...
-
-    def documents(self) -> list[DocumentInfo]: ...
-
-    def reindex(self, progress: Callable[..., Any] | None = None) -> BuildReport: ...
-
-    def refresh(self) -> bool: ...
-
-    def passage_by_chunk_id(self, chunk_id: int) -> Passage | None: ...
+Core = QACore  # the core interface, defined once in index/interface.py
 
 
 def get_core(bot_data: MutableMapping[str, Any]) -> Core:

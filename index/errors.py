@@ -33,3 +33,11 @@ class BuildInProgressError(WendaError):
 
 class ModelLoadError(WendaError):
     """The embedding model could not be loaded or converted."""
+
+
+class UnreadableDocumentError(WendaError):
+    """A file that cannot become a document (binary, empty, corrupt, too big, ...)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

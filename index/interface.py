@@ -1,0 +1,35 @@
+"""The interface the adapters (API, bot) use, as a Protocol.
+
+``index.core.Wenda`` implements it. Adapters type against this rather than importing the
+core class, so importing ``api`` or ``bot`` stays light and tests can pass a stand-in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from index.models import Answer, BuildReport, DocumentInfo, IndexStatus, Passage
+
+
+class QACore(Protocol):
+    @property
+    def version(self) -> str: ...
+
+    def ask(self, question: str, top_k: int | None = None) -> Answer: ...
+
+    def status(self) -> IndexStatus: ...
+
+    def documents(self) -> list[DocumentInfo]: ...
+
+    def document_text(
+        self, doc_id: str, start: int | None = None, end: int | None = None
+    ) -> str: ...
+
+    def passage_by_chunk_id(self, chunk_id: int) -> Passage | None: ...
+
+    def reindex(self, progress: Callable[[str, int, int], None] | None = None) -> BuildReport: ...
+
+    def refresh(self) -> bool: ...
+
+    def close(self) -> None: ...
