@@ -30,7 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=200, help="HTTP requests per level")
     parser.add_argument("--levels", default="1,4,16", help="concurrent HTTP clients per level")
     parser.add_argument("--scale-sizes", default="10000,100000,1000000")
-    parser.add_argument("--hnsw-sizes", default="10000,100000,200000")
+    parser.add_argument("--hnsw-sizes", default="10000,100000,200000,1000000")
+    parser.add_argument("--hnsw-budget", type=float, default=480.0, help="max s per HNSW build")
     parser.add_argument("--skip", default="", help="comma list of: quality,build,latency,scale")
     args = parser.parse_args(argv)
     skip = set(filter(None, args.skip.split(",")))
@@ -99,6 +100,15 @@ def main(argv: list[str] | None = None) -> int:
         if core is not None:
             add(core[0])
             ask_p50 = core[1]
+        from bench.encoder_threads import run_encoder_threads
+        from bench.latency import bench_questions
+
+        add(
+            timed(
+                "encoder threads",
+                lambda: run_encoder_threads(embedder, bench_questions(200)),
+            )
+        )
         levels = [int(x) for x in args.levels.split(",")]
         targets = http_targets(work / "seeds_index", large)
         add(
@@ -114,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         sizes = [int(s) for s in args.scale_sizes.split(",") if s]
         hnsw = [int(s) for s in args.hnsw_sizes.split(",") if s]
         settings = Settings(_env_file=None, ann_threshold=0)
-        add(timed("scale", lambda: run_scale(sizes, hnsw, 200, 8.0, settings)[0]))
+        add(timed("scale", lambda: run_scale(sizes, hnsw, 200, 8.0, settings, args.hnsw_budget)[0]))
 
     total = time.perf_counter() - started
     info["load_avg_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())

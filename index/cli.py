@@ -15,6 +15,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 from index.errors import WendaError
+from index.models import MODES
 from index.settings import Settings
 
 log = logging.getLogger("wenda.cli")
@@ -126,13 +127,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ask", help="answer one question with citations")
     p.add_argument("question")
     p.add_argument("--top-k", type=int, default=None)
-    p.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default=None)
+    p.add_argument("--mode", choices=MODES, default=None)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("eval", help="score a question set (seeds_dev.jsonl format)")
     p.add_argument("file")
-    p.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default=None)
+    p.add_argument("--mode", choices=MODES, default=None)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
 

