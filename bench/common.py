@@ -125,7 +125,7 @@ def md_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     def cell(v: object) -> str:
         if isinstance(v, float):
             return f"{v:.3f}" if abs(v) < 100 else f"{v:,.0f}"
-        return str(v)
+        return str(v).replace("|", "\\|")  # model names contain '|'; it would split the cell
 
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]

@@ -37,7 +37,7 @@ from index.embedding import Embedder, load_embedder
 from index.evaluation import load_jsonl
 from index.settings import Settings
 
-PARTS = ("tokenize", "encode", "dense", "bm25", "fuse", "fetch", "compose")
+PARTS = ("tokenize", "encode", "dense", "bm25", "fuse+rerank", "fetch", "compose")
 
 
 def bench_questions(limit: int = 400) -> list[str]:
@@ -102,9 +102,12 @@ def _time_parts(core, q: str, parts: dict[str, list[float]]) -> None:
     marks.append(time.perf_counter())
     dense_search(snap.dense, vec, s.candidate_k)
     marks.append(time.perf_counter())
-    snap.lexical.search(terms, s.candidate_k)
+    if hasattr(snap.lexical, "scores"):  # what retrieve() calls now
+        snap.lexical.scores(terms)
+    else:
+        snap.lexical.search(terms, s.candidate_k)
     marks.append(time.perf_counter())
-    hits = retrieve(snap, vec, terms, s.top_k, "hybrid", s.candidate_k, s.rrf_k)
+    hits = retrieve(snap, vec, terms, s.top_k, s.retrieval_mode, s.candidate_k, s.rrf_k)
     marks.append(time.perf_counter())
     by_id = snap.store.chunks([h.chunk_id for h in hits])
     chunks = [by_id[h.chunk_id] for h in hits]
@@ -193,9 +196,10 @@ def run_core(
 ) -> tuple[str, dict[str, float]]:
     """Seed corpus always; ``extra`` = (label, corpus_dir, index_dir) of prebuilt indexes.
 
-    Returns the markdown and {corpus label: ask p50 ms} for the HTTP overhead column.
+    Returns the markdown and {corpus label: ask p50 ms}.
     """
     questions = bench_questions(100)
+    mode = Settings(_env_file=None).retrieval_mode
     targets = [("seed corpus", SEED_CORPUS, work / "seeds_index"), *extra]
     results = []
     for label, corpus, index_dir in targets:
@@ -206,11 +210,12 @@ def run_core(
         finally:
             core.close()
     lines = [
-        "### core.ask() latency, in-process (hybrid, top_k=5, one caller)",
+        f"### core.ask() latency, in-process (default mode {mode}, top_k=5, one caller)",
         "",
         f"{len(questions)} questions x 2 passes; parts timed in a separate pass by calling "
-        "the same functions ask() calls. `fuse` = what retrieve() adds beyond the two searches "
-        "(RRF + scoring lexical-only hits densely); `fetch` = chunk rows from SQLite.",
+        "the same functions ask() calls. `fuse+rerank` = what retrieve() adds beyond the two "
+        "searches (RRF, dense scores for lexical-only hits, the rerank); `fetch` = chunk rows "
+        "from SQLite; `compose` = answer sentence and answerability.",
         "",
         core_table(results),
         "",
@@ -231,14 +236,14 @@ def main(argv: list[str] | None = None) -> int:
     embedder = load_embedder(Settings(_env_file=None, **overrides))
     WORK.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=WORK) as tmp:
-        text, ask_p50 = run_core(embedder, Path(tmp))
+        text, _ = run_core(embedder, Path(tmp))
         parts = [text]
         if not args.no_http:
             from bench.http_load import http_targets, run_http
 
             levels = [int(x) for x in args.levels.split(",")]
             targets = http_targets(Path(tmp) / "seeds_index", [])
-            parts.append(run_http(embedder, targets, levels, args.requests, args.model, ask_p50))
+            parts.append(run_http(embedder, targets, levels, args.requests, args.model))
     write_report(args.out, "\n\n".join(parts))
     return 0
 

@@ -96,10 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         from bench.latency import run_core
 
         core = timed("core latency", lambda: run_core(embedder, work, large))
-        ask_p50 = {}
-        if core is not None:
-            add(core[0])
-            ask_p50 = core[1]
+        add(core[0] if core is not None else None)
         from bench.encoder_threads import run_encoder_threads
         from bench.latency import bench_questions
 
@@ -114,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         add(
             timed(
                 "HTTP load",
-                lambda: run_http(embedder, targets, levels, args.requests, args.model, ask_p50),
+                lambda: run_http(embedder, targets, levels, args.requests, args.model),
             )
         )
     if "scale" not in skip:

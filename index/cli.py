@@ -65,7 +65,8 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     print(answer.answer)
     print()
     for p in answer.passages:
-        snippet = p.text if len(p.text) <= 120 else p.text[:120] + "…"
+        flat = " ".join(p.text.split())
+        snippet = flat if len(flat) <= 120 else flat[:120] + "…"
         where = f"{p.title} · {p.section}" if p.section else p.title
         print(f"[{p.n}] {where} ({p.doc_id} {p.start}-{p.end}, score {p.score:.2f})")
         print(f"    {snippet}")
