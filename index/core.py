@@ -52,6 +52,7 @@ class Wenda:
         self._swap_lock = threading.Lock()
         self._reload_thread: threading.Thread | None = None
         self._last_check = time.monotonic()
+        self._rejected_version: str | None = None  # built with another model: don't retry
         self.answerability = _answerability(settings, settings.is_default_model)
         self.coverage_answerability = _answerability(settings, False)
 
@@ -210,6 +211,7 @@ class Wenda:
                     self.embedder.name,
                 )
                 fresh.close()
+                self._rejected_version = version
                 return False
             self._snapshot = fresh  # one reference assignment: atomic for readers
             log.info("switched to index version %s", version)
@@ -221,7 +223,7 @@ class Wenda:
         if time.monotonic() - self._last_check < interval:
             return
         self._last_check = time.monotonic()
-        if self._versions.current() in (None, self._snapshot.version):
+        if self._versions.current() in (None, self._snapshot.version, self._rejected_version):
             return
         if self._reload_thread is None or not self._reload_thread.is_alive():
             self._reload_thread = threading.Thread(target=self.refresh, daemon=True)

@@ -131,3 +131,14 @@ def test_empty_corpus_gives_unanswerable_not_a_crash(tmp_path) -> None:
     )
     answer = Wenda.open(settings).ask("有什么？")
     assert not answer.answerable and answer.passages == []
+
+
+def test_version_built_with_another_model_is_not_switched_to(
+    core: Wenda, hashing_settings: Settings
+) -> None:
+    before = core.version
+    other = build_index(hashing_settings, HashingEmbedder(128), ChineseTokenizer())
+    assert other.version != before and other.full_rebuild
+    assert core.refresh() is False
+    assert core.version == before
+    assert core.ask("成达万高铁").passages  # still serving the compatible version
