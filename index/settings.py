@@ -63,13 +63,13 @@ class Settings(BaseSettings):
     rrf_k: int = Field(default=60, ge=1)
     retrieval_mode: Mode = "hybrid+rerank"
     ann_threshold: int = Field(
-        default=200_000,
+        default=100_000,
         ge=0,
         description="Above this many chunks FAISS switches from exact search to HNSW.",
     )
     hnsw_m: int = Field(default=32, ge=4, le=128)
     hnsw_ef_construction: int = Field(default=80, ge=8)
-    hnsw_ef_search: int = Field(default=128, ge=8)
+    hnsw_ef_search: int = Field(default=256, ge=8)
     answer_min_support: float | None = Field(
         default=None,
         ge=0.0,
