@@ -24,8 +24,8 @@ if __package__ in (None, ""):
 
 from bench.cmrc import load_cmrc
 from bench.common import WORK, log, md_table, write_report
-from bench.quality import bench_settings
-from index.embedding import Embedder, load_embedder
+from bench.quality import bench_embedder, bench_settings
+from index.embedding import Embedder
 from index.settings import Settings
 
 STAGES = ("scan", "load", "embed", "write", "publish")
@@ -214,8 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default=None, help="embedder (default: the real default model)")
     parser.add_argument("--out", type=Path, help="also write the markdown here")
     args = parser.parse_args(argv)
-    overrides = {"model": args.model} if args.model else {}
-    embedder = load_embedder(Settings(_env_file=None, **overrides))
+    embedder = bench_embedder(args.model)
     WORK.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=WORK) as tmp:
         text, *_ = run_build(embedder, Path(tmp), args.docs, args.edits)

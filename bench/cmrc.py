@@ -22,10 +22,9 @@ if __package__ in (None, ""):
 import numpy as np
 
 from bench.common import CMRC_FILE, WORK, log, write_report
-from bench.quality import ModeResult, ablation, ablation_table, open_core
-from index.embedding import Embedder, load_embedder
+from bench.quality import ModeResult, ablation, ablation_table, bench_embedder, open_core
+from index.embedding import Embedder
 from index.evaluation import EvalItem, squash
-from index.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -154,8 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, help="keep corpus and index in this directory")
     parser.add_argument("--out", type=Path, help="also write the markdown here")
     args = parser.parse_args(argv)
-    overrides = {"model": args.model} if args.model else {}
-    embedder = load_embedder(Settings(_env_file=None, **overrides))
+    embedder = bench_embedder(args.model)
     if args.keep:
         text, _ = run_cmrc(embedder, args.keep, args.file, args.limit)
     else:

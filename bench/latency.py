@@ -32,8 +32,8 @@ from bench.common import (
     percentile,
     write_report,
 )
-from bench.quality import open_core
-from index.embedding import Embedder, load_embedder
+from bench.quality import bench_embedder, open_core
+from index.embedding import Embedder
 from index.evaluation import load_jsonl
 from index.settings import Settings
 
@@ -232,8 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-http", action="store_true", help="only the in-process figures")
     parser.add_argument("--out", type=Path, help="also write the markdown here")
     args = parser.parse_args(argv)
-    overrides = {"model": args.model} if args.model else {}
-    embedder = load_embedder(Settings(_env_file=None, **overrides))
+    embedder = bench_embedder(args.model)
     WORK.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=WORK) as tmp:
         text, _ = run_core(embedder, Path(tmp))

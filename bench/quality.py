@@ -48,6 +48,12 @@ def core_modes() -> list[str]:
     return list(typing.get_args(Mode))
 
 
+def bench_embedder(model: str | None) -> Embedder:
+    """The embedder a bench script's ``--model`` names (default: the real default model)."""
+    overrides = {"model": model} if model else {}
+    return load_embedder(Settings(_env_file=None, **overrides))
+
+
 def bench_settings(corpus_dir: Path, index_dir: Path, **overrides: object) -> Settings:
     """Settings for a throwaway index: ignore any .env so runs are reproducible."""
     return Settings(
@@ -151,8 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default=None, help="embedder (default: the real default model)")
     parser.add_argument("--out", type=Path, help="also write the markdown here")
     args = parser.parse_args(argv)
-    overrides = {"model": args.model} if args.model else {}
-    embedder = load_embedder(Settings(_env_file=None, **overrides))
+    embedder = bench_embedder(args.model)
     WORK.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=WORK) as tmp:
         text, _ = run_seeds(embedder, Path(tmp))

@@ -263,13 +263,21 @@ def is_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
     return user is not None and user.id in get_settings(context.bot_data).telegram_admin_ids
 
 
-async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/status (admins): documents, chunks, index version, model."""
+async def _admin_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Message | None:
+    """The command's message if an admin sent it; otherwise refuse politely and return None."""
     message = update.effective_message
     if message is None:
-        return
+        return None
     if not is_admin(update, context):
         await message.reply_text(ADMIN_ONLY)
+        return None
+    return message
+
+
+async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/status (admins): documents, chunks, index version, model."""
+    message = await _admin_message(update, context)
+    if message is None:
         return
     core = get_core(context.bot_data)
     await asyncio.to_thread(core.refresh)
@@ -278,11 +286,8 @@ async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/reindex (admins): incremental rebuild in the background; replies when done."""
-    message = update.effective_message
+    message = await _admin_message(update, context)
     if message is None:
-        return
-    if not is_admin(update, context):
-        await message.reply_text(ADMIN_ONLY)
         return
     if context.bot_data.get(REINDEX_KEY):
         await message.reply_text("索引正在更新中，请稍候。")

@@ -67,6 +67,7 @@ class Candidate:
     start: int
     end: int
     score: float
+    passage_coverage: float  # term coverage of the sentence's whole passage (with section)
 
 
 def term_coverage(terms: Sequence[str], text: str, lexical: LexicalIndex) -> float:
@@ -131,7 +132,7 @@ def best_sentence(
                 + 0.1 / (1 + pi)
             )
             if best is None or score > best.score:
-                best = Candidate(pi, start, end, score)
+                best = Candidate(pi, start, end, score, context_cov)
     return best
 
 
@@ -165,7 +166,7 @@ def compose(
     if best is None:
         return Composed(False, NO_ANSWER, passages, 0.0, 0.0, best_cosine)
     source = chunks[best.passage_index]
-    coverage = term_coverage(terms, f"{source.section} {source.text}", lexical)
+    coverage = best.passage_coverage
     support = answerability.support(coverage, best_cosine)
     if support < answerability.threshold:
         return Composed(False, NO_ANSWER, passages, support, coverage, best_cosine)

@@ -12,6 +12,10 @@ from index.settings import Settings
 REPO = Path(__file__).resolve().parents[1]
 SEED_CORPUS = REPO / "corpus"
 SHARED = REPO.parent / "shared"
+# The public passage fields of an answer (the API issue reuses them exactly).
+PASSAGE_KEYS = frozenset(
+    "n doc_id title section start end score text answer_start answer_end".split()  # noqa: SIM905
+)
 
 
 @pytest.fixture

@@ -7,19 +7,9 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from tests.conftest import PASSAGE_KEYS
+
 ANSWER_KEYS = {"question", "answerable", "answer", "passages", "took_ms", "index_version"}
-PASSAGE_KEYS = {
-    "n",
-    "doc_id",
-    "title",
-    "section",
-    "start",
-    "end",
-    "score",
-    "text",
-    "answer_start",
-    "answer_end",
-}
 QUESTION = "川渝两地住院费用直接结算的定点医疗机构有多少家？"
 
 

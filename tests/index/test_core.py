@@ -16,19 +16,7 @@ from index.errors import (
 )
 from index.lexical import ChineseTokenizer
 from index.settings import Settings
-
-PASSAGE_KEYS = {
-    "n",
-    "doc_id",
-    "title",
-    "section",
-    "start",
-    "end",
-    "score",
-    "text",
-    "answer_start",
-    "answer_end",
-}
+from tests.conftest import PASSAGE_KEYS
 
 
 @pytest.fixture
