@@ -17,13 +17,12 @@ from importlib.metadata import version as package_version
 
 import anyio
 from fastapi import FastAPI
-
-from api import routes_admin, routes_ask, routes_docs, routes_health
-from api.errors import InternalErrorMiddleware, install_error_handlers
-from api.limits import BodySizeLimitMiddleware
-from api.state import Core, ServiceState
-from api.web import mount_web
-from index.settings import Settings
+from wenda.api import routes_admin, routes_ask, routes_docs, routes_health
+from wenda.api.errors import InternalErrorMiddleware, install_error_handlers
+from wenda.api.limits import BodySizeLimitMiddleware
+from wenda.api.state import Core, ServiceState
+from wenda.api.web import mount_web
+from wenda.index.settings import Settings
 
 log = logging.getLogger("wenda.api")
 
@@ -40,7 +39,9 @@ Chinese first, then English.
 
 def _open_core(state: ServiceState) -> None:
     """Runs in a worker thread: open (or build, then open) the index and publish the core."""
-    from index.core import Wenda  # imported here: pulls in numpy/faiss/jieba, keep import cheap
+    from wenda.index.core import (
+        Wenda,  # imported here: pulls in numpy/faiss/jieba, keep import cheap
+    )
 
     try:
         core = Wenda.open(state.settings, build_if_missing=True)

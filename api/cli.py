@@ -42,8 +42,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace, settings: Any) -> int:
     """Serve until interrupted; returns the process exit code."""
     import uvicorn
-
-    from api.app import create_app
+    from wenda.api.app import create_app
 
     host = args.host or settings.host
     port = args.port or settings.port

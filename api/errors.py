@@ -1,6 +1,6 @@
 """The error edge: every failure leaves as ``{"error": {"code", "message"}}``, never a traceback.
 
-Domain errors from ``index.errors`` are translated here, FastAPI's validation errors get
+Domain errors from ``wenda.index.errors`` are translated here, FastAPI's validation errors get
 readable bilingual messages (Chinese first, then English), and anything unexpected becomes a
 logged 500 whose body reveals nothing about the internals.
 """
@@ -17,9 +17,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from api.schemas import TOP_K_MAX, TOP_K_MIN
-from index import errors as domain
+from wenda.api.schemas import TOP_K_MAX, TOP_K_MIN
+from wenda.index import errors as domain
 
 log = logging.getLogger("wenda.api")
 

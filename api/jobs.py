@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from index.errors import WendaError
-from index.models import BuildReport
+from wenda.index.errors import WendaError
+from wenda.index.models import BuildReport
 
 log = logging.getLogger("wenda.api")
 

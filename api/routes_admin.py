@@ -14,11 +14,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-
-from api.errors import ApiError
-from api.jobs import JobConflictError
-from api.schemas import ErrorResponse, JobOut
-from api.state import CoreDep, StateDep
+from wenda.api.errors import ApiError
+from wenda.api.jobs import JobConflictError
+from wenda.api.schemas import ErrorResponse, JobOut
+from wenda.api.state import CoreDep, StateDep
 
 _bearer = HTTPBearer(
     auto_error=False,

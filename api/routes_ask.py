@@ -11,10 +11,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import AfterValidator
 from starlette.concurrency import run_in_threadpool
-
-from api.errors import ApiError
-from api.limits import Utf8JsonRoute
-from api.schemas import (
+from wenda.api.errors import ApiError
+from wenda.api.limits import Utf8JsonRoute
+from wenda.api.schemas import (
     TOP_K_DEFAULT,
     TOP_K_MAX,
     TOP_K_MIN,
@@ -23,7 +22,7 @@ from api.schemas import (
     ErrorResponse,
     not_blank,
 )
-from api.state import Core, CoreDep, StateDep
+from wenda.api.state import Core, CoreDep, StateDep
 
 router = APIRouter(route_class=Utf8JsonRoute, tags=["ask"])
 

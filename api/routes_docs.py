@@ -10,10 +10,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
-
-from api.errors import ApiError
-from api.schemas import DocumentList, DocumentText, ErrorResponse
-from api.state import Core, CoreDep
+from wenda.api.errors import ApiError
+from wenda.api.schemas import DocumentList, DocumentText, ErrorResponse
+from wenda.api.state import Core, CoreDep
 
 router = APIRouter(tags=["documents"])
 

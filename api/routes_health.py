@@ -12,9 +12,8 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
-
-from api.schemas import ErrorInfo, Health, NotReady, Ready
-from api.state import LOADING_MESSAGE, StateDep
+from wenda.api.schemas import ErrorInfo, Health, NotReady, Ready
+from wenda.api.state import LOADING_MESSAGE, StateDep
 
 log = logging.getLogger("wenda.api")
 

@@ -1,6 +1,6 @@
 """Pydantic models for every request and response, so /openapi.json documents the real shapes.
 
-The answer models mirror ``index.models.Answer.to_dict()`` field for field; the API only adds
+The answer models mirror ``wenda.index.models.Answer.to_dict()`` field for field; the API only adds
 ``took_ms`` and ``index_version``.
 """
 
@@ -150,7 +150,7 @@ class SkippedFile(BaseModel):
 
 
 class BuildReportOut(BaseModel):
-    """Mirror of ``index.models.BuildReport.to_dict()``."""
+    """Mirror of ``wenda.index.models.BuildReport.to_dict()``."""
 
     version: str
     added: list[str]

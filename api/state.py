@@ -11,12 +11,11 @@ import threading
 from typing import Annotated
 
 from fastapi import Depends, Request
-
-from api.errors import ApiError
-from api.jobs import JobManager
-from index.errors import WendaError
-from index.interface import QACore
-from index.settings import Settings
+from wenda.api.errors import ApiError
+from wenda.api.jobs import JobManager
+from wenda.index.errors import WendaError
+from wenda.index.interface import QACore
+from wenda.index.settings import Settings
 
 log = logging.getLogger("wenda.api")
 

@@ -22,11 +22,12 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from wenda.index.embedding.base import Embedder
+from wenda.index.settings import Settings
+
 from bench.cmrc import load_cmrc
 from bench.common import WORK, log, md_table, write_report
 from bench.quality import bench_embedder, bench_settings
-from index.embedding import Embedder
-from index.settings import Settings
 
 STAGES = ("scan", "load", "embed", "write", "publish")
 EMBED_BATCH = Settings.model_fields["embed_batch_size"].default
@@ -77,8 +78,8 @@ def make_corpus(corpus_dir: Path, n_docs: int, seed: int = 0) -> int:
 
 
 def timed_build(settings: Settings, embedder: Embedder, label: str, full: bool) -> BuildRun:
-    from index.builder import build_index
-    from index.lexical import ChineseTokenizer
+    from wenda.index.builder import build_index
+    from wenda.index.store.lexical import ChineseTokenizer
 
     timer = StageTimer()
     t0 = time.perf_counter()
@@ -102,9 +103,9 @@ def padding_estimate(index_dir: Path, embedder: Embedder, batch: int) -> Padding
     """Encoder work (padded tokens) of fixed-size batches cut in corpus order vs after a
     sort by character length (the builder's order since it sorts), from the chunks just
     indexed: what padding costs, without re-embedding anything."""
-    from index.builder import _passage_text
-    from index.models import Chunk
-    from index.versions import VersionStore
+    from wenda.index.builder import _passage_text
+    from wenda.index.models import Chunk
+    from wenda.index.store.versions import VersionStore
 
     store = VersionStore(index_dir)
     version = store.current()

@@ -1,4 +1,4 @@
-"""Fit the answerability model (``index.answering.DEFAULT_MODEL_ANSWERABILITY``) on data.
+"""Fit the answerability model (``wenda.index.query.answer.DEFAULT_MODEL_ANSWERABILITY``) on data.
 
 Why: a guessed threshold either answers questions the documents cannot answer or refuses
 ones they can. Negatives must be questions whose evidence is missing, so we make them:
@@ -23,14 +23,14 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
+from wenda.index.core import Wenda
+from wenda.index.embedding.base import load_embedder
+from wenda.index.evaluation import load_jsonl
+from wenda.index.query.answer import DEFAULT_MODEL_ANSWERABILITY, Answerability
+from wenda.index.settings import Settings
 
 from bench.cmrc import eval_items, load_cmrc, write_corpus
 from bench.common import SEED_CORPUS, SEEDS_DEV, WORK
-from index.answering import DEFAULT_MODEL_ANSWERABILITY, Answerability
-from index.core import Wenda
-from index.embedding import load_embedder
-from index.evaluation import load_jsonl
-from index.settings import Settings
 
 
 def held_out(title: str) -> bool:

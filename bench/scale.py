@@ -4,7 +4,7 @@ Why: ``settings.ann_threshold`` decides when the core gives up exact search for 
 choice trades query latency against recall and build time, so it should come from figures.
 Vectors are synthetic but shaped like the real ones (dim 384, L2-normalized, a gaussian
 mixture so neighbours are clustered and recall means something). HNSW is built through
-``index.vector_index.build_dense_index`` so we measure exactly what the core would build.
+``wenda.index.store.dense.build_dense_index`` so we measure exactly what the core would build.
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ import contextlib
 
 import faiss
 import numpy as np
+from wenda.index.settings import Settings
+from wenda.index.store.dense import build_dense_index, index_kind
 
 from bench.common import log, md_table, median, percentile, rss_mib, write_report
-from index.settings import Settings
-from index.vector_index import build_dense_index, index_kind
 
 DIM = 384
 

@@ -23,11 +23,10 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-
-from bot import handlers
-from bot.ratelimit import RateLimiter
-from bot.state import CORE_KEY, LIMITER_KEY, SETTINGS_KEY, Core, get_core
-from index.settings import Settings
+from wenda.bot import handlers
+from wenda.bot.ratelimit import RateLimiter
+from wenda.bot.state import CORE_KEY, LIMITER_KEY, SETTINGS_KEY, Core, get_core
+from wenda.index.settings import Settings
 
 logger = logging.getLogger(__name__)
 

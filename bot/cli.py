@@ -11,7 +11,7 @@ import logging
 import sys
 from typing import Any
 
-from index.settings import Settings
+from wenda.index.settings import Settings
 
 NO_TOKEN = (
     "wenda bot: 请设置环境变量 TELEGRAM_BOT_TOKEN（向 @BotFather 申请的机器人令牌）"
@@ -57,10 +57,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     from telegram import Update
     from telegram.error import InvalidToken, TelegramError
-
-    from bot.app import build_application
-    from index.core import Wenda
-    from index.errors import WendaError
+    from wenda.bot.app import build_application
+    from wenda.index.core import Wenda
+    from wenda.index.errors import WendaError
 
     try:
         core = Wenda.open(settings, build_if_missing=True)

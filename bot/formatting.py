@@ -11,8 +11,8 @@ from bisect import bisect_left
 from collections.abc import Sequence
 from html import escape
 
-from bot.splitting import split_html
-from index.models import Answer, BuildReport, DocumentInfo, IndexStatus, Passage
+from wenda.bot.splitting import split_html
+from wenda.index.models import Answer, BuildReport, DocumentInfo, IndexStatus, Passage
 
 SNIPPET_CHARS = 110
 """Width of a citation snippet (the brief asks for roughly 80–120 characters)."""

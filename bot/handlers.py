@@ -16,8 +16,7 @@ from telegram import InlineKeyboardMarkup, Message, MessageEntity, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes, filters
-
-from bot.formatting import (
+from wenda.bot.formatting import (
     ASK_USAGE,
     SHOWN_PASSAGES,
     format_answer,
@@ -28,7 +27,7 @@ from bot.formatting import (
     report_html,
     status_html,
 )
-from bot.keyboards import (
+from wenda.bot.keyboards import (
     MoreRequest,
     PassageRequest,
     parse_callback,
@@ -36,8 +35,8 @@ from bot.keyboards import (
     version_tag,
     without_more_button,
 )
-from bot.ratelimit import Verdict
-from bot.state import (
+from wenda.bot.ratelimit import Verdict
+from wenda.bot.state import (
     REINDEX_KEY,
     StoredAnswer,
     get_core,
@@ -46,7 +45,7 @@ from bot.state import (
     recall_answer,
     remember_answer,
 )
-from index.errors import BuildInProgressError, IndexNotReadyError, InvalidQuestionError
+from wenda.index.errors import BuildInProgressError, IndexNotReadyError, InvalidQuestionError
 
 logger = logging.getLogger(__name__)
 

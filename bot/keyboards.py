@@ -15,9 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
-
-from bot.formatting import SHOWN_PASSAGES, passage_number
-from index.models import Passage
+from wenda.bot.formatting import SHOWN_PASSAGES, passage_number
+from wenda.index.models import Passage
 
 MAX_CALLBACK_BYTES = 64
 MORE_PREFIX = "m"

@@ -11,10 +11,10 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.ratelimit import RateLimiter
-from index.interface import QACore
-from index.models import Answer, Passage
-from index.settings import Settings
+from wenda.bot.ratelimit import RateLimiter
+from wenda.index.interface import QACore
+from wenda.index.models import Answer, Passage
+from wenda.index.settings import Settings
 
 CORE_KEY = "core"
 SETTINGS_KEY = "settings"

@@ -17,19 +17,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-
-from index.chunking import chunk_document
-from index.corpus import load_document, scan_corpus
-from index.embedding import Embedder
-from index.lexical import TOKENIZER_NAME, ChineseTokenizer, LexicalIndex
-from index.loaders import UnreadableDocumentError
-from index.manifest import DocEntry, Manifest, chunker_params
-from index.models import BuildReport, Chunk
-from index.settings import Settings
-from index.snapshot import Snapshot
-from index.store import StoredDocument, write_store
-from index.vector_index import build_dense_index, index_kind, save_dense_index
-from index.versions import VersionStore
+from wenda.index.embedding.base import Embedder
+from wenda.index.ingest.chunking import chunk_document
+from wenda.index.ingest.corpus import load_document, scan_corpus
+from wenda.index.ingest.loaders import UnreadableDocumentError
+from wenda.index.models import BuildReport, Chunk
+from wenda.index.settings import Settings
+from wenda.index.store.dense import build_dense_index, index_kind, save_dense_index
+from wenda.index.store.lexical import TOKENIZER_NAME, ChineseTokenizer, LexicalIndex
+from wenda.index.store.manifest import DocEntry, Manifest, chunker_params
+from wenda.index.store.records import StoredDocument, write_store
+from wenda.index.store.snapshot import Snapshot
+from wenda.index.store.versions import VersionStore
 
 log = logging.getLogger("wenda.builder")
 

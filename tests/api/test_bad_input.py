@@ -10,10 +10,10 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from wenda.api import create_app
+from wenda.index.errors import WendaError
+from wenda.index.settings import Settings
 
-from api import create_app
-from index.errors import WendaError
-from index.settings import Settings
 from tests.api.conftest import CoreProxy, LiveServer
 
 CJK = re.compile(r"[\u4e00-\u9fff]")

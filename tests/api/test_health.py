@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from wenda.api import create_app
+from wenda.index.errors import ModelLoadError
+from wenda.index.settings import Settings
 
-from api import create_app
-from index.errors import ModelLoadError
-from index.settings import Settings
 from tests.api.conftest import make_settings, wait_ready
 from tests.api.test_bad_input import assert_error
 
@@ -58,7 +58,7 @@ def test_lifespan_builds_a_missing_index_in_the_background(own_root: Path) -> No
 def test_requests_during_loading_get_503(
     own_root: Path, shared_core: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import index.core
+    import wenda.index.core
 
     release = threading.Event()
 
@@ -66,7 +66,7 @@ def test_requests_during_loading_get_503(
         assert release.wait(30), "test never released the load"
         return shared_core
 
-    monkeypatch.setattr(index.core.Wenda, "open", staticmethod(slow_open))
+    monkeypatch.setattr(wenda.index.core.Wenda, "open", staticmethod(slow_open))
     app = create_app(make_settings(own_root))
     app.state.wenda.owns_core = False  # the shared core must survive this app's shutdown
     with TestClient(app) as client:
@@ -88,12 +88,12 @@ def test_requests_during_loading_get_503(
 
 
 def test_failed_load_is_reported(own_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import index.core
+    import wenda.index.core
 
     def broken_open(settings: Settings, **kwargs: Any) -> Any:
         raise ModelLoadError("模型无法加载 (model could not be loaded)")
 
-    monkeypatch.setattr(index.core.Wenda, "open", staticmethod(broken_open))
+    monkeypatch.setattr(wenda.index.core.Wenda, "open", staticmethod(broken_open))
     with TestClient(create_app(make_settings(own_root))) as client:
 
         def failed() -> bool:

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
+from wenda.api import create_app
 
-from api import create_app
 from tests.api.conftest import REPO, make_settings, wait_ready, wait_until
 from tests.api.test_admin import NEW_DOC
 
@@ -24,7 +24,7 @@ def run_wenda_index(settings: Any, cwd: Path) -> None:
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
     }
     done = subprocess.run(
-        [sys.executable, "-m", "index.cli", "index"],
+        [sys.executable, "-m", "wenda.index.cli", "index"],
         cwd=cwd,  # not the repo: no stray .env is picked up
         env=env,
         capture_output=True,

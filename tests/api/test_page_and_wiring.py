@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from wenda.api import cli as api_cli
+from wenda.api.web import STATIC_DIR
 
-from api import cli as api_cli
-from api.web import STATIC_DIR
 from tests.api.conftest import REPO, make_settings
 
 URL = re.compile(r"(?:https?:)?//[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
@@ -69,11 +69,11 @@ def _run_python(code: str) -> str:
 def test_import_api_does_not_import_the_bot_or_telegram() -> None:
     out = _run_python(
         "import sys, api\n"
-        "from api.app import create_app\n"
-        "from index.settings import Settings\n"
+        "from wenda.api.app import create_app\n"
+        "from wenda.index.settings import Settings\n"
         "create_app(Settings(_env_file=None, model='hashing'))\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('telegram', 'bot'))\n"
-        "print(bad, 'index.core' in sys.modules)\n"
+        "print(bad, 'wenda.index.core' in sys.modules)\n"
     )
     assert out == "[] False", "importing api (or creating an app) must stay light"
 
@@ -116,9 +116,9 @@ def test_core_cli_loads_serve_through_the_entry_point(monkeypatch: pytest.Monkey
     """The lead's CLI finds adapters via entry points; emulate an installed 'serve' plugin."""
     from importlib.metadata import EntryPoint
 
-    import index.cli
+    import wenda.index.cli
 
-    plugin = EntryPoint(name="serve", value="api.cli:register", group="wenda.commands")
-    monkeypatch.setattr(index.cli, "entry_points", lambda group: [plugin])
-    args = index.cli.build_parser().parse_args(["serve", "--port", "8001"])
+    plugin = EntryPoint(name="serve", value="wenda.api.cli:register", group="wenda.commands")
+    monkeypatch.setattr(wenda.index.cli, "entry_points", lambda group: [plugin])
+    args = wenda.index.cli.build_parser().parse_args(["serve", "--port", "8001"])
     assert args.func is api_cli.run and args.port == 8001 and args.host is None

@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 import numpy as np
+from wenda.index.settings import Settings
 
 from bench.build import StageTimer, make_corpus
 from bench.cmrc import bm25_window_baseline, doc_id_for, eval_items, load_cmrc, write_corpus
 from bench.common import md_table, percentile
 from bench.scale import clustered_vectors, crossover, measure
-from index.settings import Settings
 
 SQUAD = {
     "version": "v1.0",
@@ -124,9 +124,10 @@ def test_build_corpus_and_stage_timer(tmp_path: Path) -> None:
 
 def test_cmrc_and_seeds_runs_end_to_end_with_test_embedder(tmp_path: Path) -> None:
     """The whole quality path (corpus, index, every mode, tables) on the hashing embedder."""
+    from wenda.index.embedding.base import HashingEmbedder
+
     from bench.cmrc import run_cmrc
     from bench.quality import core_modes, run_seeds
-    from index.embedding import HashingEmbedder
 
     embedder = HashingEmbedder()
     text, rows = run_cmrc(embedder, tmp_path / "cmrc", _squad_file(tmp_path))

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from telegram.ext import Application
+from wenda.index.errors import InvalidQuestionError
+from wenda.index.models import Answer, BuildReport, DocumentInfo, IndexStatus, Passage
+from wenda.index.settings import Settings
 
-from index.errors import InvalidQuestionError
-from index.models import Answer, BuildReport, DocumentInfo, IndexStatus, Passage
-from index.settings import Settings
 from tests.bot.fake_bot_api import BOT_USERNAME, TOKEN, FakeBotApi
 
 SEED_CORPUS = Path(__file__).resolve().parents[2] / "corpus"
@@ -41,7 +41,7 @@ def tricky_passage(n: int, chunk_id: int, **changes: Any) -> Passage:
 
 
 class FakeCore:
-    """Implements the contract of ``index.core.Wenda`` with canned, tricky answers.
+    """Implements the contract of ``wenda.index.core.Wenda`` with canned, tricky answers.
 
     Question words pick the behaviour: "火星" is unanswerable, "炸" raises, "长" gives an
     answer far over Telegram's 4,096 characters; anything else is answered from a passage

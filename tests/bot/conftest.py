@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from wenda.bot.app import build_application
 
-from bot.app import build_application
 from tests.bot.bot_harness import FakeCore, RunningBot, Updates, bot_settings
 from tests.bot.fake_bot_api import FakeBotApi
 

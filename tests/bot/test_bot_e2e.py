@@ -9,9 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bot.app import build_application
-from bot.keyboards import passage_data
-from bot.splitting import MAX_MESSAGE_CHARS, utf16_len
+from wenda.bot.app import build_application
+from wenda.bot.keyboards import passage_data
+from wenda.bot.splitting import MAX_MESSAGE_CHARS, utf16_len
+
 from tests.bot.bot_harness import (
     ADMIN_ID,
     USER_ID,

@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-
-from bot.formatting import (
+from wenda.bot.formatting import (
     EXAMPLE_QUESTION,
     NOT_FOUND,
     SNIPPET_CHARS,
@@ -22,8 +21,9 @@ from bot.formatting import (
     status_html,
     tidy,
 )
-from bot.splitting import MAX_MESSAGE_CHARS, split_html, utf16_len
-from index.models import Answer, BuildReport, DocumentInfo, IndexStatus, Passage
+from wenda.bot.splitting import MAX_MESSAGE_CHARS, split_html, utf16_len
+from wenda.index.models import Answer, BuildReport, DocumentInfo, IndexStatus, Passage
+
 from tests.bot.bot_harness import TRICKY_TEXT, TRICKY_TITLE, tricky_passage
 from tests.bot.bot_html_check import HtmlError, check_telegram_html
 

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from wenda.bot.app import build_application
+from wenda.bot.splitting import MAX_MESSAGE_CHARS, utf16_len
+from wenda.index.core import Wenda
+from wenda.index.settings import Settings
 
-from bot.app import build_application
-from bot.splitting import MAX_MESSAGE_CHARS, utf16_len
-from index.core import Wenda
-from index.settings import Settings
 from tests.bot.bot_harness import ADMIN_ID, USER_ID, RunningBot, Updates, bot_settings
 from tests.bot.bot_html_check import check_telegram_html
 from tests.bot.fake_bot_api import FakeBotApi

@@ -8,10 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from bot.app import api_urls
-from bot.cli import register, run
-from bot.keyboards import (
+from wenda.bot.app import api_urls
+from wenda.bot.cli import register, run
+from wenda.bot.keyboards import (
     MAX_CALLBACK_BYTES,
     MoreRequest,
     PassageRequest,
@@ -22,10 +21,11 @@ from bot.keyboards import (
     version_tag,
     without_more_button,
 )
-from bot.ratelimit import RateLimiter, Verdict
-from bot.state import MAX_REMEMBERED_ANSWERS, recall_answer, remember_answer
-from index.models import Answer
-from index.settings import Settings
+from wenda.bot.ratelimit import RateLimiter, Verdict
+from wenda.bot.state import MAX_REMEMBERED_ANSWERS, recall_answer, remember_answer
+from wenda.index.models import Answer
+from wenda.index.settings import Settings
+
 from tests.bot.bot_harness import tricky_passage
 
 REPO = Path(__file__).resolve().parents[2]
@@ -114,10 +114,10 @@ def test_wenda_bot_without_token_via_the_real_cli(tmp_path: Path) -> None:
     code = (
         "import sys\n"
         "from importlib.metadata import EntryPoint\n"
-        "import index.cli as cli\n"
+        "import wenda.index.cli as cli\n"
         "if not [ep for ep in cli.entry_points(group='wenda.commands') if ep.name == 'bot']:\n"
         "    # not pip-installed here (CI installs -e .): declare it as pyproject.toml does\n"
-        "    ep = EntryPoint('bot', 'bot.cli:register', 'wenda.commands')\n"
+        "    ep = EntryPoint('bot', 'wenda.bot.cli:register', 'wenda.commands')\n"
         "    cli.entry_points = lambda group: [ep]\n"
         "sys.exit(cli.main(['bot']))\n"
     )
@@ -136,10 +136,10 @@ def test_wenda_bot_without_token_via_the_real_cli(tmp_path: Path) -> None:
 
 def test_import_bot_pulls_in_neither_the_web_api_nor_telegram_eagerly() -> None:
     code = (
-        "import sys, bot, bot.cli\n"
+        "import sys, bot, wenda.bot.cli\n"
         "assert 'telegram' not in sys.modules, 'telegram imported eagerly'\n"
         "from bot import build_application\n"
-        "import bot.app, bot.handlers\n"
+        "import wenda.bot.app, wenda.bot.handlers\n"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('fastapi', 'api', 'uvicorn')]\n"
         "assert not bad, bad\n"
     )

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from wenda.index.builder import build_index
+from wenda.index.embedding.base import HashingEmbedder
+from wenda.index.errors import BuildInProgressError
+from wenda.index.settings import Settings
+from wenda.index.store.lexical import ChineseTokenizer
+from wenda.index.store.snapshot import Snapshot
+from wenda.index.store.versions import VersionStore
 
-from index.builder import build_index
-from index.embedding import HashingEmbedder
-from index.errors import BuildInProgressError
-from index.lexical import ChineseTokenizer
-from index.settings import Settings
-from index.snapshot import Snapshot
-from index.versions import VersionStore
 from tests.conftest import REPO
 
 
@@ -75,7 +75,7 @@ def test_incremental_reindex_embeds_only_changed_documents(hashing_settings: Set
     unchanged = second.unchanged[0]
     stored = snap.store.doc_chunks(unchanged)
     reused = snap.dense.reconstruct_n(stored[0].chunk_id, len(stored))
-    from index.builder import _passage_text
+    from wenda.index.builder import _passage_text
 
     fresh = HashingEmbedder().encode_passages([_passage_text(s.chunk) for s in stored])
     np.testing.assert_allclose(reused, fresh, atol=1e-6)
@@ -130,7 +130,7 @@ def test_killed_build_process_leaves_previous_index_loadable(
         "WENDA_MODEL": "hashing",
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "index.cli", "index"],
+        [sys.executable, "-m", "wenda.index.cli", "index"],
         cwd=REPO,
         env=env,
         stdout=subprocess.DEVNULL,

@@ -4,9 +4,8 @@ import json
 from pathlib import Path
 
 import pytest
-
-from index.cli import main
-from index.settings import Settings
+from wenda.index.cli import main
+from wenda.index.settings import Settings
 
 
 @pytest.fixture

@@ -4,18 +4,18 @@ import json
 import time
 
 import pytest
-
-from index.builder import build_index
-from index.core import Wenda
-from index.embedding import HashingEmbedder
-from index.errors import (
+from wenda.index.builder import build_index
+from wenda.index.core import Wenda
+from wenda.index.embedding.base import HashingEmbedder
+from wenda.index.errors import (
     DocumentNotFoundError,
     IndexNotReadyError,
     InvalidQuestionError,
     InvalidSpanError,
 )
-from index.lexical import ChineseTokenizer
-from index.settings import Settings
+from wenda.index.settings import Settings
+from wenda.index.store.lexical import ChineseTokenizer
+
 from tests.conftest import PASSAGE_KEYS
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from wenda.index.core import Wenda
+from wenda.index.evaluation import evaluate, load_jsonl
+from wenda.index.settings import Settings
 
-from index.core import Wenda
-from index.evaluation import evaluate, load_jsonl
-from index.settings import Settings
 from tests.conftest import SHARED
 
 pytestmark = pytest.mark.model

@@ -3,9 +3,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from index.evaluation import EvalItem, evaluate, format_result, load_jsonl
-from index.models import Answer, Passage
+from wenda.index.evaluation import EvalItem, evaluate, format_result, load_jsonl
+from wenda.index.models import Answer, Passage
 
 
 def _answer(question: str, answerable: bool, answer: str, texts: list[str]) -> Answer:

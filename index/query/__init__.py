@@ -1,0 +1,1 @@
+"""Questions out: retrieve candidates, rerank them and compose the cited answer."""

@@ -1,0 +1,1 @@
+"""Where chunks live: versioned directories with records, dense and lexical indexes."""
