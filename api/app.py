@@ -20,6 +20,7 @@ from fastapi import FastAPI
 from wenda.api import routes_admin, routes_ask, routes_docs, routes_health
 from wenda.api.errors import InternalErrorMiddleware, install_error_handlers
 from wenda.api.limits import BodySizeLimitMiddleware
+from wenda.api.settings import ApiSettings
 from wenda.api.state import Core, ServiceState
 from wenda.api.web import mount_web
 from wenda.index.settings import Settings
@@ -98,7 +99,7 @@ def create_app(settings: Settings | None = None, *, core: Core | None = None) ->
     Pass ``core`` to serve an already-open ``Wenda`` (tests, embedding in another program);
     the caller keeps ownership and closes it. Otherwise the lifespan opens one and closes it.
     """
-    settings = settings if settings is not None else Settings()
+    settings = ApiSettings() if settings is None else ApiSettings.from_core(settings)
     app = FastAPI(
         title="Wenda 问答",
         summary="Retrieval question answering with cited passages over Chinese documents.",

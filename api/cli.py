@@ -43,7 +43,9 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     """Serve until interrupted; returns the process exit code."""
     import uvicorn
     from wenda.api.app import create_app
+    from wenda.api.settings import ApiSettings
 
+    settings = ApiSettings.from_core(settings)
     host = args.host or settings.host
     port = args.port or settings.port
     level = getattr(args, "log_level", "info")

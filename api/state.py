@@ -13,9 +13,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from wenda.api.errors import ApiError
 from wenda.api.jobs import JobManager
+from wenda.api.settings import ApiSettings
 from wenda.index.errors import WendaError
 from wenda.index.interface import QACore
-from wenda.index.settings import Settings
 
 log = logging.getLogger("wenda.api")
 
@@ -28,7 +28,7 @@ Core = QACore  # the core interface, defined once in index/interface.py
 class ServiceState:
     """Settings, the core (once loaded), its load outcome and the reindex jobs of one app."""
 
-    def __init__(self, settings: Settings, core: Core | None = None) -> None:
+    def __init__(self, settings: ApiSettings, core: Core | None = None) -> None:
         self.settings = settings
         self.core: Core | None = core
         self.owns_core = core is None  # an injected core belongs to the caller

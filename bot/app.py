@@ -25,6 +25,7 @@ from telegram.ext import (
 )
 from wenda.bot import handlers
 from wenda.bot.ratelimit import RateLimiter
+from wenda.bot.settings import BotSettings
 from wenda.bot.state import CORE_KEY, LIMITER_KEY, SETTINGS_KEY, Core, get_core
 from wenda.index.settings import Settings
 
@@ -88,6 +89,7 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
 
 def build_application(settings: Settings, core: Core) -> Application:
     """The bot, ready for ``run_polling`` (or initialize/start/updater in tests)."""
+    settings = BotSettings.from_core(settings)
     if not settings.telegram_bot_token:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
     builder = (

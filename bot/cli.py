@@ -44,6 +44,9 @@ def _fail(message: str, code: int) -> int:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Start polling until interrupted. 2 = not configured, 1 = could not start."""
+    from wenda.bot.settings import BotSettings
+
+    settings = BotSettings.from_core(settings)
     if not settings.telegram_bot_token:
         print(NO_TOKEN, file=sys.stderr)
         return 2

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from wenda.bot.ratelimit import RateLimiter
+from wenda.bot.settings import BotSettings
 from wenda.index.interface import QACore
 from wenda.index.models import Answer, Passage
-from wenda.index.settings import Settings
 
 CORE_KEY = "core"
 SETTINGS_KEY = "settings"
@@ -32,7 +32,7 @@ def get_core(bot_data: MutableMapping[str, Any]) -> Core:
     return bot_data[CORE_KEY]
 
 
-def get_settings(bot_data: MutableMapping[str, Any]) -> Settings:
+def get_settings(bot_data: MutableMapping[str, Any]) -> BotSettings:
     return bot_data[SETTINGS_KEY]
 
 

@@ -1,7 +1,9 @@
-"""One settings object for every entry point (env prefix ``WENDA_``, optional ``.env``).
+"""The core's settings (env prefix ``WENDA_``, optional ``.env``): corpus, model, chunking,
+retrieval and index lifecycle.
 
-Created by the CLI, ``api.create_app`` or the bot builder and passed down; nothing here
-runs at import time.
+Created at an entry point (the CLI, ``create_app``, the bot) and passed down; the adapters
+extend it with their own fields (``wenda.api.settings.ApiSettings``,
+``wenda.bot.settings.BotSettings``). Nothing here runs at import time.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from wenda.index.models import Mode
 
@@ -80,40 +82,6 @@ class Settings(BaseSettings):
     # --- index lifecycle -----------------------------------------------------------------
     keep_versions: int = Field(default=2, ge=1, description="Published versions kept on disk.")
     reload_check_seconds: float = Field(default=2.0, ge=0.0)
-
-    # --- HTTP API ------------------------------------------------------------------------
-    host: str = "127.0.0.1"
-    port: int = Field(default=8000, ge=1, le=65535)
-    admin_token: str | None = None
-    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
-
-    # --- Telegram bot (these keep Telegram's usual names, without the WENDA_ prefix) ------
-    telegram_bot_token: str | None = Field(
-        default=None,
-        validation_alias=AliasChoices("TELEGRAM_BOT_TOKEN", "telegram_bot_token"),
-    )
-    telegram_api_base_url: str | None = Field(
-        default=None,
-        validation_alias=AliasChoices("TELEGRAM_API_BASE_URL", "telegram_api_base_url"),
-    )
-    telegram_admin_ids: list[int] = Field(
-        default_factory=list,
-        validation_alias=AliasChoices("TELEGRAM_ADMIN_IDS", "telegram_admin_ids"),
-    )
-    telegram_rate_per_minute: int = Field(default=20, ge=1)
-
-    @field_validator("telegram_admin_ids", mode="before")
-    @classmethod
-    def _split_ids(cls, value: object) -> object:
-        """Accept "1,2,3" (the natural way to write a list in an env var) as well as JSON."""
-        if isinstance(value, int):
-            return [value]
-        if isinstance(value, str):
-            text = value.strip()
-            if text.startswith("["):
-                return text
-            return [int(part) for part in text.replace(";", ",").split(",") if part.strip()]
-        return value
 
     @property
     def is_default_model(self) -> bool:

@@ -19,6 +19,7 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 from wenda.api import create_app
+from wenda.api.settings import ApiSettings
 from wenda.index.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -42,7 +43,7 @@ def copy_seed_corpus(target: Path) -> Path:
     return target
 
 
-def make_settings(root: Path, **overrides: Any) -> Settings:
+def make_settings(root: Path, **overrides: Any) -> ApiSettings:
     values: dict[str, Any] = {
         "corpus_dir": root / "corpus",
         "index_dir": root / "idx",
@@ -51,7 +52,7 @@ def make_settings(root: Path, **overrides: Any) -> Settings:
         "admin_token": ADMIN_TOKEN,
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)
+    return ApiSettings(_env_file=None, **values)
 
 
 def wait_until(check: Callable[[], T | None], timeout: float = 30.0, interval: float = 0.05) -> T:

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from telegram.ext import Application
+from wenda.bot.settings import BotSettings
 from wenda.index.errors import InvalidQuestionError
 from wenda.index.models import Answer, BuildReport, DocumentInfo, IndexStatus, Passage
-from wenda.index.settings import Settings
 
 from tests.bot.fake_bot_api import BOT_USERNAME, TOKEN, FakeBotApi
 
@@ -214,7 +214,7 @@ class Updates:
         return self.api.push_update({"callback_query": query})
 
 
-def bot_settings(tmp_path: Path, api: FakeBotApi, **changes: Any) -> Settings:
+def bot_settings(tmp_path: Path, api: FakeBotApi, **changes: Any) -> BotSettings:
     corpus = tmp_path / "corpus"
     if not corpus.exists():
         shutil.copytree(SEED_CORPUS, corpus)
@@ -230,4 +230,4 @@ def bot_settings(tmp_path: Path, api: FakeBotApi, **changes: Any) -> Settings:
         "model_cache_dir": tmp_path / "models",
     }
     values.update(changes)
-    return Settings(**values)
+    return BotSettings(**values)

@@ -22,9 +22,9 @@ from wenda.bot.keyboards import (
     without_more_button,
 )
 from wenda.bot.ratelimit import RateLimiter, Verdict
+from wenda.bot.settings import BotSettings
 from wenda.bot.state import MAX_REMEMBERED_ANSWERS, recall_answer, remember_answer
 from wenda.index.models import Answer
-from wenda.index.settings import Settings
 
 from tests.bot.bot_harness import tricky_passage
 
@@ -94,7 +94,7 @@ def test_api_urls_for_a_self_hosted_server() -> None:
 
 
 def test_run_without_token_exits_2_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
-    settings = Settings(_env_file=None, telegram_bot_token=None)
+    settings = BotSettings(_env_file=None, telegram_bot_token=None)
     assert run(argparse.Namespace(), settings) == 2
     out, err = capsys.readouterr()
     assert out == ""
