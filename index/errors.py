@@ -41,3 +41,12 @@ class UnreadableDocumentError(WendaError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class IndexDamagedError(IndexNotReadyError):
+    """An index version that is missing, incomplete or fails its integrity checks."""
+
+    def __init__(self, version: str, reason: str) -> None:
+        super().__init__(f"索引版本 {version} 已损坏：{reason} (index version {version} is damaged)")
+        self.version = version
+        self.reason = reason

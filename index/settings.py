@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(default=500, ge=1)
 
     # --- index lifecycle -----------------------------------------------------------------
+    store: Literal["local", "milvus"] = Field(
+        default="local",
+        description="Index backend: embedded FAISS + bm25s + SQLite (local) or Milvus.",
+    )
     keep_versions: int = Field(default=2, ge=1, description="Published versions kept on disk.")
     reload_check_seconds: float = Field(default=2.0, ge=0.0)
 
