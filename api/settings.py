@@ -7,7 +7,10 @@ created at the entry point and passed down.
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import NoDecode
 from wenda.index.settings import Settings
 
 
@@ -18,6 +21,23 @@ class ApiSettings(Settings):
         default=None, description="Bearer token for POST /reindex (unset = endpoint disabled)."
     )
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    rate_limit_per_minute: int | None = Field(
+        default=None,
+        ge=0,
+        description="Requests per client and minute on /ask and /v1/* (unset or 0 = no limit).",
+    )
+    api_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Bearer tokens required on /ask and /v1/* (comma-separated; empty = open).",
+    )
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        """Accept "k1,k2" (the natural way to write a list in an env var) as well as a list."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @classmethod
     def from_core(cls, settings: Settings) -> ApiSettings:
