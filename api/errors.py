@@ -28,11 +28,13 @@ INTERNAL_MESSAGE = "服务器内部错误，请稍后再试。 Internal server e
 
 # Domain error -> (HTTP status, code). Order matters: subclasses before WendaError.
 _DOMAIN: list[tuple[type[domain.WendaError], int, str]] = [
+    (domain.QuestionTooLongError, 422, "question_too_long"),
     (domain.InvalidQuestionError, 422, "invalid_question"),
     (domain.DocumentNotFoundError, 404, "document_not_found"),
     (domain.InvalidSpanError, 422, "invalid_span"),
     (domain.BuildInProgressError, 409, "build_in_progress"),
     (domain.IndexNotReadyError, 503, "index_not_ready"),
+    (domain.CorpusNotFoundError, 503, "corpus_not_found"),
     (domain.ModelLoadError, 503, "model_unavailable"),
 ]
 

@@ -45,7 +45,12 @@ from wenda.bot.state import (
     recall_answer,
     remember_answer,
 )
-from wenda.index.errors import BuildInProgressError, IndexNotReadyError, InvalidQuestionError
+from wenda.index.errors import (
+    BuildInProgressError,
+    IndexNotReadyError,
+    InvalidQuestionError,
+    QuestionTooLongError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -150,13 +155,11 @@ async def answer_question(
     core = get_core(context.bot_data)
     try:
         answer = await asyncio.to_thread(core.ask, question)
+    except QuestionTooLongError as exc:
+        await message.reply_text(f"问题太长了，请控制在 {exc.limit} 字以内。", do_quote=quote)
+        return
     except InvalidQuestionError:
-        await message.reply_text(
-            f"问题太长了，请控制在 {settings.max_question_chars} 字以内。"
-            if len(question) > settings.max_question_chars
-            else ASK_USAGE,
-            do_quote=quote,
-        )
+        await message.reply_text(ASK_USAGE, do_quote=quote)
         return
     except IndexNotReadyError:
         await message.reply_text(INDEX_NOT_READY, do_quote=quote)

@@ -17,9 +17,11 @@ from wenda.index.builder import Progress, build_index
 from wenda.index.embedding.base import Embedder, load_embedder
 from wenda.index.errors import (
     DocumentNotFoundError,
+    EmptyQuestionError,
     IndexNotReadyError,
-    InvalidQuestionError,
     InvalidSpanError,
+    QuestionTooLongError,
+    TopKOutOfRangeError,
 )
 from wenda.index.ingest.sentences import split_sentences
 from wenda.index.models import Answer, BuildReport, DocumentInfo, IndexStatus, Passage
@@ -104,13 +106,10 @@ class Wenda:
     # --- questions -----------------------------------------------------------------------
     def validate_question(self, question: object) -> str:
         if not isinstance(question, str) or not question.strip():
-            raise InvalidQuestionError("问题不能为空 (the question is empty)")
+            raise EmptyQuestionError()
         text = question.strip()
         if len(text) > self.settings.max_question_chars:
-            raise InvalidQuestionError(
-                f"问题太长：最多 {self.settings.max_question_chars} 个字符，"
-                f"收到 {len(text)} 个 (question longer than {self.settings.max_question_chars})"
-            )
+            raise QuestionTooLongError(len(text), self.settings.max_question_chars)
         return text
 
     def ask(self, question: str, top_k: int | None = None, mode: Mode | None = None) -> Answer:
@@ -119,7 +118,7 @@ class Wenda:
         text = self.validate_question(question)
         k = top_k or self.settings.top_k
         if not 1 <= k <= 100:
-            raise InvalidQuestionError("top_k 必须在 1 到 100 之间 (top_k out of range)")
+            raise TopKOutOfRangeError(k, 1, 100)
         self._maybe_reload()
         snap = self._snapshot
         mode = mode or self.settings.retrieval_mode
@@ -179,14 +178,11 @@ class Wenda:
     def document_text(self, doc_id: str, start: int | None = None, end: int | None = None) -> str:
         doc = self._snapshot.store.document(doc_id)
         if doc is None:
-            raise DocumentNotFoundError(f"没有这个文档 (no document {doc_id!r})")
+            raise DocumentNotFoundError(doc_id)
         lo = 0 if start is None else start
         hi = len(doc.text) if end is None else end
         if not 0 <= lo <= hi <= len(doc.text):
-            raise InvalidSpanError(
-                f"字符范围无效：文档长度 {len(doc.text)} "
-                f"(span {lo}..{hi} outside 0..{len(doc.text)})"
-            )
+            raise InvalidSpanError(lo, hi, len(doc.text))
         return doc.text[lo:hi]
 
     # --- rebuilds and reloads ------------------------------------------------------------

@@ -12,19 +12,65 @@ class WendaError(Exception):
 
 
 class InvalidQuestionError(WendaError):
-    """The question is empty, whitespace-only or too long."""
+    """The question (or its options) cannot be asked; subclasses say why, as data."""
+
+
+class EmptyQuestionError(InvalidQuestionError):
+    def __init__(self) -> None:
+        super().__init__("问题不能为空 (the question is empty)")
+
+
+class QuestionTooLongError(InvalidQuestionError):
+    def __init__(self, length: int, limit: int) -> None:
+        super().__init__(
+            f"问题太长：{length} 个字符，最多 {limit} 个。 "
+            f"The question is too long: {length} characters, at most {limit}."
+        )
+        self.length = length
+        self.limit = limit
+
+
+class TopKOutOfRangeError(InvalidQuestionError):
+    def __init__(self, value: int, low: int, high: int) -> None:
+        super().__init__(f"top_k 必须在 {low} 到 {high} 之间 (top_k {value} out of {low}..{high})")
+        self.value = value
+        self.low = low
+        self.high = high
 
 
 class IndexNotReadyError(WendaError):
-    """No published index exists yet (run ``wenda index``)."""
+    """No usable published index (none yet, or built with another model)."""
+
+
+class CorpusNotFoundError(WendaError):
+    """The configured corpus folder does not exist or is not a folder."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(
+            f"找不到文档文件夹：{path}（请检查 WENDA_CORPUS_DIR 或 --corpus-dir）。 "
+            f"Corpus folder not found: {path}"
+        )
+        self.path = path
 
 
 class DocumentNotFoundError(WendaError):
     """A document id that the index does not know."""
 
+    def __init__(self, doc_id: str) -> None:
+        super().__init__(f"没有这个文档 (no document {doc_id!r})")
+        self.doc_id = doc_id
+
 
 class InvalidSpanError(WendaError):
     """A requested character span lies outside the document."""
+
+    def __init__(self, start: int, end: int, length: int) -> None:
+        super().__init__(
+            f"字符范围无效：文档长度 {length} (span {start}..{end} outside 0..{length})"
+        )
+        self.start = start
+        self.end = end
+        self.length = length
 
 
 class BuildInProgressError(WendaError):
@@ -49,4 +95,16 @@ class IndexDamagedError(IndexNotReadyError):
     def __init__(self, version: str, reason: str) -> None:
         super().__init__(f"索引版本 {version} 已损坏：{reason} (index version {version} is damaged)")
         self.version = version
+        self.reason = reason
+
+
+class StoreUnavailableError(WendaError):
+    """The index backend (a Milvus server) cannot be reached; ``uri`` says which one."""
+
+    def __init__(self, uri: str, reason: str) -> None:
+        super().__init__(
+            f"无法连接 Milvus：{uri}（请检查 WENDA_MILVUS_URI 和服务器）。 "
+            f"Cannot reach Milvus at {uri}: {reason}"
+        )
+        self.uri = uri
         self.reason = reason

@@ -222,11 +222,11 @@ def test_generic_domain_error_does_not_leak(shared_settings: Settings, shared_co
 
 
 def test_core_domain_errors_are_translated(shared_root: Any, shared_core: Any) -> None:
-    """The API's own length check is off here (higher limit), so the core's error shows."""
+    """The core's limit decides (the API has no length check of its own), with its data."""
     from tests.api.conftest import make_settings
 
     settings = make_settings(shared_root, max_question_chars=2000)
     with TestClient(create_app(settings, core=shared_core)) as test_client:
         response = test_client.post("/ask", json={"question": "问" * 900})
-    error = assert_error(response, 422, "invalid_question")
-    assert "500" in error["message"]
+    error = assert_error(response, 422, "question_too_long")
+    assert "900" in error["message"] and "500" in error["message"]

@@ -12,7 +12,7 @@ from typing import Any
 
 from telegram.ext import Application
 from wenda.bot.settings import BotSettings
-from wenda.index.errors import InvalidQuestionError
+from wenda.index.errors import EmptyQuestionError, QuestionTooLongError
 from wenda.index.models import Answer, BuildReport, DocumentInfo, IndexStatus, Passage
 
 from tests.bot.fake_bot_api import BOT_USERNAME, TOKEN, FakeBotApi
@@ -57,8 +57,10 @@ class FakeCore:
         self.reindex_delay = 0.0
 
     def ask(self, question: str, top_k: int | None = None) -> Answer:
-        if not question.strip() or len(question) > 500:
-            raise InvalidQuestionError("问题不能为空 (empty)")
+        if not question.strip():
+            raise EmptyQuestionError()
+        if len(question) > 500:
+            raise QuestionTooLongError(len(question), 500)
         self.asked.append(question)
         if "炸" in question:
             raise RuntimeError("boom")
