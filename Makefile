@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install install-dev run index test lint format bench clean
+.PHONY: install install-dev run index test lint typecheck format bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,9 +37,17 @@ format: install-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# mypy cannot follow setuptools' editable finder, so it reads the folders through a tree of
+# links laid out as the installed package (wenda.index -> index/, ...).
+typecheck: install-dev
+	mkdir -p $(VENV)/typeshim/wenda
+	for p in index api bot; do ln -sfn $(CURDIR)/$$p $(VENV)/typeshim/wenda/$$p; done
+	MYPYPATH=$(VENV)/typeshim $(BIN)/mypy -p wenda
+
 test: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(MAKE) typecheck
 	$(BIN)/python -m pytest -q
 
 bench: install-dev
