@@ -99,6 +99,31 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
+    from wenda.index.feedback import FeedbackStore
+
+    store = FeedbackStore.in_index_dir(settings.index_dir)
+    if args.export:
+        count = store.export_eval(args.export)
+        print(f"已导出 {count} 个 👎 问题到 {args.export} (exported {count} down-voted questions)")
+        return 0
+    records = store.records()
+    for r in records:
+        if args.json:
+            print(json.dumps(r.to_dict(), ensure_ascii=False))
+            continue
+        mark = "👍" if r.vote == "up" else "👎"
+        asked = r.question
+        if r.resolved_question != r.question:
+            asked += f" (→ {r.resolved_question})"
+        print(f"{r.id:>4} {r.created_at} {mark} [{r.source or '-'}] {asked}")
+        print(f"     {' '.join(r.answer.split())[:120]}")
+    if not args.json:
+        ups = sum(r.vote == "up" for r in records)
+        print(f"共 {len(records)} 条 (👍 {ups}, 👎 {len(records) - ups})")
+    return 0
+
+
 def cmd_rollback(args: argparse.Namespace, settings: Settings) -> int:
     from wenda.index.store.versions import VersionStore
 
@@ -126,11 +151,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("ask", help="answer one question with citations")
-    p.add_argument("question")
-    p.add_argument("--top-k", type=int, default=None)
-    p.add_argument("--mode", choices=MODES, default=None)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("question", help='the question, in quotes (e.g. "成达万高铁何时批复？")')
+    p.add_argument(
+        "--top-k", type=int, default=None, help="passages to show (default WENDA_TOP_K, 5)"
+    )
+    p.add_argument(
+        "--mode",
+        choices=MODES,
+        default=None,
+        help="retrieval mode (default WENDA_RETRIEVAL_MODE, hybrid+rerank)",
+    )
+    p.add_argument("--json", action="store_true", help="print the answer object as JSON")
     p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("feedback", help="list the 👍/👎 votes on answers (bot and web page)")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument(
+        "--export",
+        metavar="FILE.jsonl",
+        type=Path,
+        help="write the 👎 questions in the eval format (seeds_dev.jsonl) for review",
+    )
+    p.set_defaults(func=cmd_feedback)
 
     p = sub.add_parser("eval", help="score a question set (seeds_dev.jsonl format)")
     p.add_argument("file")

@@ -86,6 +86,16 @@ class Settings(BaseSettings):
     )
     keep_versions: int = Field(default=2, ge=1, description="Published versions kept on disk.")
     reload_check_seconds: float = Field(default=2.0, ge=0.0)
+    watch: bool = Field(
+        default=False,
+        description="serve/bot watch the corpus folder and rebuild when files change.",
+    )
+    watch_debounce_seconds: float = Field(
+        default=3.0,
+        ge=0.05,
+        le=600.0,
+        description="Rebuild once the corpus has been quiet this long (a burst = one build).",
+    )
 
     @property
     def is_default_model(self) -> bool:
