@@ -84,6 +84,16 @@ class Settings(BaseSettings):
         default="local",
         description="Index backend: embedded FAISS + bm25s + SQLite (local) or Milvus.",
     )
+    milvus_uri: str = Field(
+        default="./.wenda/milvus.db",
+        description="Milvus: a local path runs Milvus Lite in process; http://host:19530 a server.",
+    )
+    milvus_token: str | None = Field(default=None, description="Milvus/Zilliz token (user:pwd).")
+    milvus_collection_prefix: str = Field(
+        default="wenda",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,120}$",
+        description="Milvus collection names start with this (one prefix per knowledge base).",
+    )
     keep_versions: int = Field(default=2, ge=1, description="Published versions kept on disk.")
     reload_check_seconds: float = Field(default=2.0, ge=0.0)
     watch: bool = Field(

@@ -218,6 +218,21 @@ def open_store(settings: Settings) -> Store:
             hnsw_ef_search=settings.hnsw_ef_search,
         )
         return LocalStore(settings.index_dir, params)
+    if settings.store == "milvus":
+        from wenda.index.store.milvus import MilvusParams, MilvusStore
+
+        return MilvusStore(
+            MilvusParams(
+                uri=settings.milvus_uri,
+                token=settings.milvus_token,
+                prefix=settings.milvus_collection_prefix,
+                lock_dir=settings.index_dir,
+                ann_threshold=settings.ann_threshold,
+                hnsw_m=settings.hnsw_m,
+                hnsw_ef_construction=settings.hnsw_ef_construction,
+                hnsw_ef_search=settings.hnsw_ef_search,
+            )
+        )
     raise ValueError(f"unknown store backend {settings.store!r}")
 
 

@@ -1,0 +1,238 @@
+"""One Milvus build: new collections, filled, indexed, then the alias switched to them.
+
+Unchanged documents are copied row by row from the previous version's collections (their
+vectors included, so nothing is re-embedded). Readers follow the alias ``{prefix}_current``,
+which moves only in ``publish()``'s last call: a build killed at any point before it leaves
+the previous version serving, and its collections are dropped by the next ``cleanup``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from pymilvus.exceptions import MilvusException
+from wenda.index.models import Chunk
+from wenda.index.store.base import StoredDocument, check_vectors, chunk_id_for
+from wenda.index.store.manifest import DocEntry, Manifest
+from wenda.index.store.milvus_conn import MilvusConnection, is_unreachable
+from wenda.index.store.milvus_reader import MilvusReader
+from wenda.index.store.milvus_schema import (
+    CHUNK_FIELDS,
+    HISTORY_PROPERTY,
+    KINDS,
+    MANIFEST_PROPERTY,
+    alias_name,
+    analyzed_text,
+    chunk_row,
+    collection_name,
+    create_chunks_collection,
+    create_docs_collection,
+    create_terms_collection,
+    document_rows,
+    filter_equals,
+    index_version,
+    term_rows,
+)
+
+log = logging.getLogger("wenda.milvus")
+_INSERT_BATCH = 500
+_DOC_FIELDS = [
+    "key",
+    "doc_id",
+    "piece",
+    "data",
+    "title",
+    "content_hash",
+    "indexed_at",
+    "chunks",
+    "chars",
+    "_v",
+]
+
+
+class MilvusWriter:
+    def __init__(
+        self,
+        conn: MilvusConnection,
+        prefix: str,
+        version: str,
+        manifest: Manifest,
+        previous: MilvusReader | None,
+        history: list[str],
+        analyzers: Sequence[dict[str, Any]],
+        dense: dict[str, Any],
+    ) -> None:
+        """Create the version's (empty) collections; ``dense`` maps chunk count → index."""
+        self._conn = conn
+        self._prefix = prefix
+        self.version = version
+        self._manifest = manifest
+        self._previous = previous
+        self._history = history
+        self._dense = dense
+        self._df: Counter[str] = Counter()
+        self._ids: set[int] = set()
+        self._docs: dict[str, DocEntry] = {}
+        self._done = False
+        self.names = {kind: collection_name(prefix, kind, version) for kind in KINDS}
+        try:
+            self.analyzer = self._create_chunks(analyzers)
+            conn.guard(
+                lambda: create_docs_collection(conn.client, self.names["docs"], conn.timeout)
+            )
+            conn.guard(
+                lambda: create_terms_collection(conn.client, self.names["terms"], conn.timeout)
+            )
+        except Exception:
+            self.abort()
+            raise
+
+    # --- IndexWriter ---------------------------------------------------------------------
+    def add_document(
+        self,
+        doc: StoredDocument,
+        chunks: Sequence[Chunk],
+        vectors: np.ndarray,
+        token_lists: Sequence[Sequence[str]],
+    ) -> list[int]:
+        array = check_vectors(vectors, len(chunks), self._manifest.dim)
+        if len(token_lists) != len(chunks):
+            raise ValueError(f"{len(chunks)} chunks but {len(token_lists)} token lists")
+        ids = [chunk_id_for(doc.doc_id, doc.content_hash, c.start, c.end) for c in chunks]
+        self._claim(doc.doc_id, ids)
+        texts = [analyzed_text(tokens) for tokens in token_lists]
+        rows = [
+            chunk_row(cid, chunk, vector.tolist(), text)
+            for cid, chunk, vector, text in zip(ids, chunks, array, texts, strict=True)
+        ]
+        self._insert("chunks", rows)
+        self._insert("docs", document_rows(doc, len(chunks)))
+        self._count_terms(texts)
+        self._docs[doc.doc_id] = DocEntry(doc.content_hash, doc.title, len(chunks), doc.indexed_at)
+        return ids
+
+    def copy_document(self, doc_id: str) -> list[int]:
+        prev = self._previous
+        if prev is None or doc_id not in prev.manifest.documents:
+            raise KeyError(doc_id)
+        where = filter_equals("doc_id", doc_id)
+        fields = [*CHUNK_FIELDS, "tokens", "vector"]
+        rows = self._conn.query_all(prev.names["chunks"], where, fields)
+        doc_rows = self._conn.query_all(prev.names["docs"], where, _DOC_FIELDS)
+        if not doc_rows:
+            raise KeyError(doc_id)
+        rows.sort(key=lambda r: (int(r["start"]), int(r["id"])))
+        ids = [int(r["id"]) for r in rows]
+        self._claim(doc_id, ids)
+        self._insert("chunks", [{f: r.get(f) for f in fields} for r in rows])
+        self._insert("docs", [{f: r[f] for f in _DOC_FIELDS} for r in doc_rows])
+        self._count_terms([r["tokens"] for r in rows])
+        self._docs[doc_id] = prev.manifest.documents[doc_id]
+        return ids
+
+    def publish(self) -> str:
+        """Index, load, write manifest + history, then switch the alias (the commit point)."""
+        n = len(self._ids)
+        self._insert("terms", term_rows(dict(self._df)))
+        for name in self.names.values():
+            self._conn.call("flush", name)
+        dense = self._dense["hnsw"] if n > self._dense["ann_threshold"] else self._dense["flat"]
+        self._conn.guard(
+            lambda: index_version(self._conn.client, self.names, dense, self._conn.timeout)
+        )
+        for name in self.names.values():
+            self._conn.call("load_collection", name)
+        manifest = self._manifest
+        manifest.documents = dict(sorted(self._docs.items()))
+        manifest.chunks = n
+        manifest.dense_index = "hnsw" if dense is self._dense["hnsw"] else "flat"
+        manifest.created_at = datetime.now(UTC).isoformat(timespec="seconds")
+        head = {k: v for k, v in asdict(manifest).items() if k not in ("documents", "files")}
+        extras = {
+            "manifest": head,
+            "document_count": len(self._docs),
+            "max_idf": max((_idf(n, c) for c in self._df.values()), default=1.0),
+        }
+        self._conn.call(
+            "alter_collection_properties",
+            self.names["chunks"],
+            properties={
+                MANIFEST_PROPERTY: json.dumps(extras, ensure_ascii=False),
+                HISTORY_PROPERTY: json.dumps(self._history),
+            },
+        )
+        alias = alias_name(self._prefix)
+        existing = self._conn.call("list_aliases")["aliases"]
+        verb = "alter_alias" if alias in existing else "create_alias"
+        self._conn.call(verb, self.names["chunks"], alias)
+        self._done = True
+        log.info("published Milvus index version %s (%d chunks)", self.version, n)
+        return self.version
+
+    def abort(self) -> None:
+        """Drop this build's collections, unless the alias already points at them."""
+        if self._done:
+            return
+        try:
+            target = self._conn.call("describe_alias", alias_name(self._prefix))
+            if target.get("collection_name") == self.names["chunks"]:
+                self._done = True
+                return
+        except Exception:
+            log.debug("no current alias while aborting", exc_info=True)
+        for name in self.names.values():
+            try:
+                if self._conn.call("has_collection", name):
+                    self._conn.call("drop_collection", name)
+            except Exception:  # cleanup() drops leftovers later
+                log.warning("could not drop %s of an aborted build", name, exc_info=True)
+        self._done = True
+
+    # --- helpers -------------------------------------------------------------------------
+    def _create_chunks(self, analyzers: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        """The first analyzer the server accepts (see ``milvus_schema.ANALYZERS``)."""
+        for i, analyzer in enumerate(analyzers):
+            try:
+                self._conn.guard(
+                    lambda a=analyzer: create_chunks_collection(
+                        self._conn.client,
+                        self.names["chunks"],
+                        self._manifest.dim,
+                        a,
+                        self._conn.timeout,
+                    )
+                )
+                return analyzer
+            except MilvusException as exc:
+                if is_unreachable(exc) or i == len(analyzers) - 1:
+                    raise
+                log.info("analyzer %s not supported here (%s)", analyzer, exc.message)
+        raise ValueError("no analyzer given")
+
+    def _claim(self, doc_id: str, ids: list[int]) -> None:
+        if doc_id in self._docs:
+            raise ValueError(f"document {doc_id!r} written twice")
+        fresh = set(ids)
+        if len(fresh) != len(ids) or fresh & self._ids:
+            raise ValueError(f"chunk id collision in {doc_id!r}")
+        self._ids |= fresh
+
+    def _insert(self, kind: str, rows: list[dict[str, Any]]) -> None:
+        for start in range(0, len(rows), _INSERT_BATCH):
+            self._conn.call("insert", self.names[kind], rows[start : start + _INSERT_BATCH])
+
+    def _count_terms(self, texts: Sequence[str]) -> None:
+        for text in texts:
+            self._df.update(set(filter(None, text.split(" "))))
+
+
+def _idf(n: int, df: int) -> float:
+    return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
