@@ -2,8 +2,8 @@
 
 Only new or changed documents are loaded, chunked and embedded; unchanged documents
 reuse their chunks and vectors from the previous version; removed ones are dropped.
-A change of model or chunking recipe forces a full rebuild. Everything is written into a
-staging directory and published with an atomic pointer switch (see ``versions.py``).
+A change of model or chunking recipe forces a full rebuild. Everything goes through the
+store interface (``store/base.py``): a writer invisible to readers until it publishes.
 """
 
 from __future__ import annotations
@@ -12,9 +12,8 @@ import logging
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
 from wenda.index.embedding.base import Embedder
@@ -23,12 +22,10 @@ from wenda.index.ingest.corpus import load_document, scan_corpus
 from wenda.index.ingest.loaders import UnreadableDocumentError
 from wenda.index.models import BuildReport, Chunk
 from wenda.index.settings import Settings
-from wenda.index.store.dense import build_dense_index, index_kind, save_dense_index
-from wenda.index.store.lexical import TOKENIZER_NAME, ChineseTokenizer, LexicalIndex
-from wenda.index.store.manifest import DocEntry, Manifest, chunker_params
-from wenda.index.store.records import StoredDocument, write_store
-from wenda.index.store.snapshot import Snapshot
-from wenda.index.store.versions import VersionStore
+from wenda.index.store.base import IndexReader, Store, StoredDocument, open_store
+from wenda.index.store.lexical import TOKENIZER_NAME, ChineseTokenizer
+from wenda.index.store.manifest import Manifest, chunker_params
+from wenda.index.store.serving import open_serving
 
 log = logging.getLogger("wenda.builder")
 
@@ -38,10 +35,11 @@ Progress = Callable[[str, int, int], None]
 
 @dataclass
 class _DocPlan:
-    doc: StoredDocument
-    chunks: list[Chunk]
-    tokens: list[list[str]]
-    vectors: np.ndarray | None  # None = to be embedded
+    doc_id: str
+    doc: StoredDocument | None = None  # None = copy the previous version's document
+    chunks: list[Chunk] = field(default_factory=list)
+    tokens: list[list[str]] = field(default_factory=list)
+    vectors: np.ndarray | None = None  # None = to be embedded
 
 
 def build_index(
@@ -50,127 +48,149 @@ def build_index(
     tokenizer: ChineseTokenizer,
     progress: Progress | None = None,
     force_full: bool = False,
+    store: Store | None = None,
 ) -> BuildReport:
     """Bring the index in ``settings.index_dir`` up to date with ``settings.corpus_dir``."""
     started = time.perf_counter()
-    store = VersionStore(settings.index_dir)
-    report_progress = progress or (lambda stage, done, total: None)
-    with store.build_lock():
-        store.cleanup(settings.keep_versions)  # stale staging dirs from a killed build
-        previous = _load_previous(store, settings)
-        manifest = Manifest(
-            model=embedder.name,
-            dim=embedder.dim,
-            chunker=chunker_params(
-                settings.chunk_target_chars,
-                settings.chunk_max_chars,
-                settings.chunk_overlap_sentences,
-            ),
-            tokenizer=TOKENIZER_NAME,
-        )
-        full = force_full or previous is None or previous.manifest.recipe() != manifest.recipe()
-        report = BuildReport(version="", full_rebuild=full)
-
-        report_progress("scan", 0, 1)
-        scan = scan_corpus(settings.corpus_dir, settings.max_file_bytes)
-        report.skipped.extend(scan.skipped)
-        old_docs = {} if previous is None else previous.manifest.documents
-        plans: list[_DocPlan] = []
-        to_load = []
-        for cand in scan.candidates:
-            old = old_docs.get(cand.doc_id)
-            if not full and old is not None and old.content_hash == cand.content_hash:
-                plans.append(_reuse(previous, cand.doc_id))
-                report.unchanged.append(cand.doc_id)
-            else:
-                to_load.append(cand)
-        report_progress("scan", 1, 1)
-
-        for i, cand in enumerate(to_load):
-            report_progress("load", i, len(to_load))
-            old = old_docs.get(cand.doc_id)
-            try:
-                doc = load_document(settings.corpus_dir, cand.doc_id, settings.max_file_bytes)
-            except UnreadableDocumentError as exc:
-                report.skipped.append((cand.doc_id, exc.message))
-                if old is not None and not full:
-                    log.warning("%s: unreadable now, keeping its indexed version", cand.doc_id)
-                    plans.append(_reuse(previous, cand.doc_id))
-                    report.unchanged.append(cand.doc_id)
-                continue
-            now = datetime.now(UTC).isoformat(timespec="seconds")
-            stored = StoredDocument(
-                doc.doc_id, doc.title, doc.content_hash, doc.text, doc.sections, now
+    own_store = store is None
+    store = store or open_store(settings)
+    try:
+        with store.build_lock():
+            report = _build_locked(
+                store, settings, embedder, tokenizer, progress or _no_progress, force_full
             )
-            chunks = chunk_document(
-                doc,
-                settings.chunk_target_chars,
-                settings.chunk_max_chars,
-                settings.chunk_overlap_sentences,
-            )
-            tokens = [tokenizer.tokens(_passage_text(c)) for c in chunks]
-            plans.append(_DocPlan(stored, chunks, tokens, None))
-            (report.changed if old is not None else report.added).append(cand.doc_id)
-        report_progress("load", len(to_load), len(to_load))
-
-        seen = {p.doc.doc_id for p in plans}
-        report.removed = sorted(d for d in old_docs if d not in seen)
-        nothing_new = not (report.added or report.changed or report.removed)
-        if previous is not None and not full and nothing_new:
-            report.version = previous.version
-            report.chunks_total = previous.chunk_count
-            previous.close()
-            report.seconds = time.perf_counter() - started
-            return report
-
-        report.chunks_embedded = _embed_missing(plans, embedder, settings, report_progress)
-        plans.sort(key=lambda p: p.doc.doc_id)
-        staging = store.new_staging()
-        report_progress("write", 0, 1)
-        _write_version(staging, plans, manifest, embedder.dim, settings)
-        report_progress("write", 1, 1)
-        report_progress("publish", 0, 1)
-        report.version = store.publish(staging)
-        report.published = True
-        report.chunks_total = sum(len(p.chunks) for p in plans)
-        store.cleanup(settings.keep_versions)
-        report_progress("publish", 1, 1)
-        if previous is not None:
-            previous.close()
+    finally:
+        if own_store:
+            store.close()
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _load_previous(store: VersionStore, settings: Settings) -> Snapshot | None:
-    version = store.current()
-    if version is None:
-        return None
+def _no_progress(stage: str, done: int, total: int) -> None:
+    return None
+
+
+def _build_locked(
+    store: Store,
+    settings: Settings,
+    embedder: Embedder,
+    tokenizer: ChineseTokenizer,
+    report_progress: Progress,
+    force_full: bool,
+) -> BuildReport:
+    store.cleanup(settings.keep_versions)  # leftovers of a killed build
+    previous, degraded = open_serving(store)  # the newest intact version, if any
     try:
-        return Snapshot.load(store.path(version), settings)
-    except Exception:  # a damaged version must not block rebuilding from the corpus
-        log.exception("could not load index version %s; rebuilding everything", version)
-        return None
+        return _build_from(
+            store, previous, degraded, settings, embedder, tokenizer, report_progress, force_full
+        )
+    finally:
+        if previous is not None:
+            previous.close()
 
 
-def _reuse(previous: Snapshot | None, doc_id: str) -> _DocPlan:
-    assert previous is not None
-    doc = previous.store.document(doc_id)
-    assert doc is not None, doc_id
-    stored = previous.store.doc_chunks(doc_id)
-    ids = [s.chunk_id for s in stored]
-    if not ids:
-        vectors = np.zeros((0, previous.manifest.dim), dtype=np.float32)
-    elif ids == list(range(ids[0], ids[0] + len(ids))):  # the usual case: written consecutively
-        vectors = previous.dense.reconstruct_n(ids[0], len(ids))
-    else:
-        vectors = previous.dense.reconstruct_batch(np.array(ids, dtype=np.int64))
-    return _DocPlan(doc, [s.chunk for s in stored], [list(s.tokens) for s in stored], vectors)
+def _build_from(
+    store: Store,
+    previous: IndexReader | None,
+    degraded: str | None,
+    settings: Settings,
+    embedder: Embedder,
+    tokenizer: ChineseTokenizer,
+    report_progress: Progress,
+    force_full: bool,
+) -> BuildReport:
+    manifest = Manifest(
+        model=embedder.name,
+        dim=embedder.dim,
+        chunker=chunker_params(
+            settings.chunk_target_chars,
+            settings.chunk_max_chars,
+            settings.chunk_overlap_sentences,
+        ),
+        tokenizer=TOKENIZER_NAME,
+    )
+    full = force_full or previous is None or previous.manifest.recipe() != manifest.recipe()
+    report = BuildReport(version="", full_rebuild=full)
+
+    report_progress("scan", 0, 1)
+    scan = scan_corpus(settings.corpus_dir, settings.max_file_bytes)
+    report.skipped.extend(scan.skipped)
+    old_docs = {} if previous is None else previous.manifest.documents
+    plans: list[_DocPlan] = []
+    to_load = []
+    for cand in scan.candidates:
+        old = old_docs.get(cand.doc_id)
+        if not full and old is not None and old.content_hash == cand.content_hash:
+            plans.append(_DocPlan(cand.doc_id))
+            report.unchanged.append(cand.doc_id)
+        else:
+            to_load.append(cand)
+    report_progress("scan", 1, 1)
+
+    for i, cand in enumerate(to_load):
+        report_progress("load", i, len(to_load))
+        old = old_docs.get(cand.doc_id)
+        try:
+            doc = load_document(settings.corpus_dir, cand.doc_id, settings.max_file_bytes)
+        except UnreadableDocumentError as exc:
+            report.skipped.append((cand.doc_id, exc.message))
+            if old is not None and not full:
+                log.warning("%s: unreadable now, keeping its indexed version", cand.doc_id)
+                plans.append(_DocPlan(cand.doc_id))
+                report.unchanged.append(cand.doc_id)
+            continue
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        stored = StoredDocument(
+            doc.doc_id, doc.title, doc.content_hash, doc.text, doc.sections, now
+        )
+        chunks = chunk_document(
+            doc,
+            settings.chunk_target_chars,
+            settings.chunk_max_chars,
+            settings.chunk_overlap_sentences,
+        )
+        tokens = [tokenizer.tokens(_passage_text(c)) for c in chunks]
+        plans.append(_DocPlan(cand.doc_id, stored, chunks, tokens))
+        (report.changed if old is not None else report.added).append(cand.doc_id)
+    report_progress("load", len(to_load), len(to_load))
+
+    seen = {p.doc_id for p in plans}
+    report.removed = sorted(d for d in old_docs if d not in seen)
+    nothing_new = not (report.added or report.changed or report.removed)
+    if previous is not None and not full and nothing_new and degraded is None:
+        report.version = previous.version
+        report.chunks_total = previous.chunk_count
+        return report
+
+    report.chunks_embedded = _embed_missing(plans, embedder, settings, report_progress)
+    plans.sort(key=lambda p: p.doc_id)
+    writer = store.begin(None if full else previous, manifest)
+    try:
+        report_progress("write", 0, 1)
+        total = 0
+        for plan in plans:
+            if plan.doc is None:
+                total += len(writer.copy_document(plan.doc_id))
+            else:
+                assert plan.vectors is not None
+                total += len(writer.add_document(plan.doc, plan.chunks, plan.vectors, plan.tokens))
+        report_progress("write", 1, 1)
+        report_progress("publish", 0, 1)
+        report.version = writer.publish()
+    except BaseException:
+        writer.abort()
+        raise
+    report.published = True
+    report.chunks_total = total
+    store.cleanup(settings.keep_versions)
+    report_progress("publish", 1, 1)
+    return report
 
 
 def _embed_missing(
     plans: list[_DocPlan], embedder: Embedder, settings: Settings, progress: Progress
 ) -> int:
-    todo = [p for p in plans if p.vectors is None]
+    todo = [p for p in plans if p.doc is not None and p.vectors is None]
     texts = [_passage_text(c) for p in todo for c in p.chunks]
     total = len(texts)
     # Batches of similar length waste less padding (bench: 29% less encoder work); the
@@ -209,28 +229,3 @@ def _passage_text(chunk: Chunk) -> str:
     if chunk.section and chunk.section not in chunk.text:
         return f"{chunk.section}：{chunk.text}"
     return chunk.text
-
-
-def _write_version(
-    staging: Path, plans: list[_DocPlan], manifest: Manifest, dim: int, settings: Settings
-) -> None:
-    all_chunks = [(c, t) for p in plans for c, t in zip(p.chunks, p.tokens, strict=True)]
-    vectors = (
-        np.vstack([p.vectors for p in plans if p.vectors is not None and len(p.vectors)])
-        if all_chunks
-        else np.zeros((0, dim), dtype=np.float32)
-    )
-    write_store(
-        staging / "chunks.sqlite", [(p.doc, len(p.chunks)) for p in plans], iter(all_chunks)
-    )
-    dense = build_dense_index(vectors, settings)
-    save_dense_index(dense, staging / "dense.faiss")
-    LexicalIndex.build([t for _, t in all_chunks]).save(staging / "lexical")
-    manifest.documents = {
-        p.doc.doc_id: DocEntry(p.doc.content_hash, p.doc.title, len(p.chunks), p.doc.indexed_at)
-        for p in plans
-    }
-    manifest.chunks = len(all_chunks)
-    manifest.dense_index = index_kind(dense)
-    manifest.created_at = datetime.now(UTC).isoformat(timespec="seconds")
-    manifest.save(staging / "manifest.json")

@@ -1,9 +1,9 @@
 """``Wenda``: the one object the CLI, the HTTP API and the bot call.
 
-Loaded once and reused. It holds the embedder and the current index ``Snapshot``; a
-rebuild or a version published by another process is loaded on the side and swapped in
-with one reference assignment, so requests in flight finish on the snapshot they started
-with and no request waits for a rebuild.
+Loaded once and reused. It holds the embedder, the store and the current index reader
+(``store/base.py``); a rebuild or a version published by another process is loaded on the
+side and swapped in, so requests in flight finish on the version they started with (it is
+closed when the last of them ends) and no request waits for a rebuild.
 """
 
 from __future__ import annotations
@@ -12,12 +12,14 @@ import dataclasses
 import logging
 import threading
 import time
+from contextlib import AbstractContextManager
 
 from wenda.index.builder import Progress, build_index
 from wenda.index.embedding.base import Embedder, load_embedder
 from wenda.index.errors import (
     DocumentNotFoundError,
     EmptyQuestionError,
+    IndexDamagedError,
     IndexNotReadyError,
     InvalidSpanError,
     QuestionTooLongError,
@@ -33,10 +35,9 @@ from wenda.index.query.answer import (
 )
 from wenda.index.query.retrieve import Mode, retrieve
 from wenda.index.settings import Settings
-from wenda.index.store.dense import index_kind
+from wenda.index.store.base import IndexReader, Store, open_store
 from wenda.index.store.lexical import ChineseTokenizer
-from wenda.index.store.snapshot import Snapshot
-from wenda.index.store.versions import VersionStore
+from wenda.index.store.serving import ReaderHolder, open_serving
 
 log = logging.getLogger("wenda.core")
 
@@ -50,16 +51,24 @@ def _answerability(settings: Settings, with_cosine: bool) -> Answerability:
 
 
 class Wenda:
-    def __init__(self, settings: Settings, embedder: Embedder, snapshot: Snapshot) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder,
+        reader: IndexReader,
+        store: Store | None = None,
+        degraded: str | None = None,
+    ) -> None:
         self.settings = settings
         self.embedder = embedder
         self.tokenizer = ChineseTokenizer()
-        self._versions = VersionStore(settings.index_dir)
-        self._snapshot = snapshot
+        self._store = store or open_store(settings)
+        self._readers = ReaderHolder(reader)  # leases: an old version closes when unused
+        self._degraded = degraded  # why an older version serves, for status() and /readyz
         self._swap_lock = threading.Lock()
         self._reload_thread: threading.Thread | None = None
         self._last_check = time.monotonic()
-        self._rejected_version: str | None = None  # built with another model: don't retry
+        self._rejected_version: str | None = None  # damaged or another model: don't retry
         self.answerability = _answerability(settings, settings.is_default_model)
         self.coverage_answerability = _answerability(settings, False)
 
@@ -73,35 +82,44 @@ class Wenda:
     ) -> Wenda:
         """Load the embedder and the published index (building it first if allowed)."""
         embedder = embedder or load_embedder(settings)
-        versions = VersionStore(settings.index_dir)
-        version = versions.current()
-        snapshot = None if version is None else Snapshot.load(versions.path(version), settings)
-        if snapshot is not None and snapshot.manifest.model != embedder.name:
-            log.warning(
-                "index %s was built with %s, not %s",
-                version,
-                snapshot.manifest.model,
-                embedder.name,
-            )
+        store = open_store(settings)
+        reader, degraded = open_serving(store)
+        if reader is not None and reader.manifest.model != embedder.name:
+            model = reader.manifest.model
+            log.warning("index %s was built with %s, not %s", reader.version, model, embedder.name)
+            reader.close()
+            reader = None
             if not build_if_missing:
                 raise IndexNotReadyError(
-                    f"索引使用的模型不同，请重建索引 (index built with {snapshot.manifest.model}; "
+                    f"索引使用的模型不同，请重建索引 (index built with {model}; "
                     f"run `wenda index` to rebuild for {embedder.name})"
                 )
-            snapshot = None
-        if snapshot is None:
+        if reader is None:
             if not build_if_missing:
+                if degraded:
+                    raise IndexNotReadyError(f"没有完好的索引版本 (no intact index): {degraded}")
                 raise IndexNotReadyError("索引尚未建立，请先运行 wenda index (no index yet)")
-            build_index(settings, embedder, ChineseTokenizer())
-            snapshot = Snapshot.load(versions.path(versions.current() or ""), settings)
-        return cls(settings, embedder, snapshot)
+            build_index(settings, embedder, ChineseTokenizer(), store=store)
+            reader, degraded = open_serving(store)
+            if reader is None:
+                raise IndexNotReadyError(f"索引无法加载 (index cannot be loaded): {degraded}")
+        return cls(settings, embedder, reader, store, degraded)
 
     def close(self) -> None:
-        self._snapshot.close()
+        self._readers.close()
+        self._store.close()
 
     @property
     def version(self) -> str:
-        return self._snapshot.version
+        return self._readers.current.version
+
+    def lease(self) -> AbstractContextManager[IndexReader]:
+        """The current index version, kept open until the ``with`` block ends."""
+        return self._readers.lease()
+
+    def open_readers(self) -> int:
+        """Index versions held open right now (the current one + any still in use)."""
+        return self._readers.open_readers()
 
     # --- questions -----------------------------------------------------------------------
     def validate_question(self, question: object) -> str:
@@ -120,18 +138,23 @@ class Wenda:
         if not 1 <= k <= 100:
             raise TopKOutOfRangeError(k, 1, 100)
         self._maybe_reload()
-        snap = self._snapshot
+        with self._readers.lease() as snap:  # the version stays open until this returns
+            return self._answer_on(snap, text, k, mode, started)
+
+    def _answer_on(
+        self, snap: IndexReader, text: str, k: int, mode: Mode | None, started: float
+    ) -> Answer:
         mode = mode or self.settings.retrieval_mode
         terms = self.tokenizer.query_terms(text)
         vector = None if mode == "bm25" else self.embedder.encode_queries([text])[0]
         hits = retrieve(
             snap, vector, terms, k, mode, self.settings.candidate_k, self.settings.rrf_k
         )
-        by_id = snap.store.chunks([h.chunk_id for h in hits])
+        by_id = snap.chunks([h.chunk_id for h in hits])
         chunks = [by_id[h.chunk_id] for h in hits]
         # Without a dense side there is no cosine: fall back to the coverage-only model.
         answerability = self.answerability if vector is not None else self.coverage_answerability
-        out = compose(text, terms, hits, chunks, snap.lexical, split_sentences, answerability)
+        out = compose(text, terms, hits, chunks, snap, split_sentences, answerability)
         return Answer(
             question=text,
             answerable=out.answerable,
@@ -145,7 +168,8 @@ class Wenda:
         )
 
     def passage_by_chunk_id(self, chunk_id: int) -> Passage | None:
-        chunk = self._snapshot.store.chunks([chunk_id]).get(chunk_id)
+        with self._readers.lease() as reader:
+            chunk = reader.chunks([chunk_id]).get(chunk_id)
         if chunk is None:
             return None
         return Passage(
@@ -162,21 +186,24 @@ class Wenda:
 
     # --- documents and status ------------------------------------------------------------
     def status(self) -> IndexStatus:
-        snap = self._snapshot
+        manifest = self._readers.current.manifest
         return IndexStatus(
-            version=snap.version,
-            documents=len(snap.manifest.documents),
-            chunks=snap.chunk_count,
-            model=snap.manifest.model,
-            dim=snap.manifest.dim,
-            dense_index=index_kind(snap.dense),
+            version=self.version,
+            documents=len(manifest.documents),
+            chunks=manifest.chunks,
+            model=manifest.model,
+            dim=manifest.dim,
+            dense_index=manifest.dense_index,
+            degraded=self._degraded,
         )
 
     def documents(self) -> list[DocumentInfo]:
-        return self._snapshot.store.document_infos()
+        with self._readers.lease() as reader:
+            return reader.documents()
 
     def document_text(self, doc_id: str, start: int | None = None, end: int | None = None) -> str:
-        doc = self._snapshot.store.document(doc_id)
+        with self._readers.lease() as reader:
+            doc = reader.document(doc_id)
         if doc is None:
             raise DocumentNotFoundError(doc_id)
         lo = 0 if start is None else start
@@ -188,21 +215,39 @@ class Wenda:
     # --- rebuilds and reloads ------------------------------------------------------------
     def reindex(self, progress: Progress | None = None, force_full: bool = False) -> BuildReport:
         """Incremental rebuild from the corpus, then swap the new version in."""
-        report = build_index(self.settings, self.embedder, self.tokenizer, progress, force_full)
+        report = build_index(
+            self.settings, self.embedder, self.tokenizer, progress, force_full, self._store
+        )
         self.refresh()
         return report
 
     def refresh(self) -> bool:
-        """Load a newer published version if CURRENT moved; True when swapped."""
+        """Load a newer published version if the current pointer moved; True when swapped.
+
+        A damaged new version is not switched to (the serving one stays, ``degraded`` says
+        why) and not retried; a pointer that names nothing keeps the serving version.
+        """
         self._last_check = time.monotonic()
         with self._swap_lock:
-            version = self._versions.current()
-            if version is None or version == self._snapshot.version:
+            version = self._store.current()
+            serving = self.version
+            if version is None or version == serving:
+                self._note_pointer(version, serving)
                 return False
             try:
-                fresh = Snapshot.load(self._versions.path(version), self.settings)
+                fresh = self._store.open(version)
+            except IndexDamagedError as exc:
+                log.error(
+                    "index version %s is damaged (%s); keeping %s", version, exc.reason, serving
+                )
+                self._degraded = (
+                    f"最新版本 {version} 已损坏，继续使用 {serving} "
+                    f"(newest version damaged, serving {serving}): {exc.reason}"
+                )
+                self._rejected_version = version
+                return False
             except Exception:
-                log.exception("could not load index version %s; keeping %s", version, self.version)
+                log.exception("could not load index version %s; keeping %s", version, serving)
                 return False
             if fresh.manifest.model != self.embedder.name:
                 log.error(
@@ -214,9 +259,19 @@ class Wenda:
                 fresh.close()
                 self._rejected_version = version
                 return False
-            self._snapshot = fresh  # one reference assignment: atomic for readers
+            self._readers.swap(fresh)  # requests in flight finish on the old one
+            self._degraded = None
             log.info("switched to index version %s", version)
             return True
+
+    def _note_pointer(self, version: str | None, serving: str) -> None:
+        """Say so in ``status()`` while the pointer names nothing loadable."""
+        if version is None and self._store.published():
+            self._degraded = (
+                f"索引指针无效，继续使用 {serving} (current pointer invalid, serving {serving})"
+            )
+        elif version == serving:
+            self._degraded = None
 
     def _maybe_reload(self) -> None:
         """Cheap pointer check; the actual load runs in the background."""
@@ -224,7 +279,9 @@ class Wenda:
         if time.monotonic() - self._last_check < interval:
             return
         self._last_check = time.monotonic()
-        if self._versions.current() in (None, self._snapshot.version, self._rejected_version):
+        version = self._store.current()
+        if version in (None, self.version, self._rejected_version):
+            self._note_pointer(version, self.version)
             return
         if self._reload_thread is None or not self._reload_thread.is_alive():
             self._reload_thread = threading.Thread(target=self.refresh, daemon=True)

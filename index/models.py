@@ -115,6 +115,7 @@ class IndexStatus:
     model: str
     dim: int
     dense_index: str  # "flat" or "hnsw"
+    degraded: str | None = None  # why an older version serves (newest damaged), else None
 
 
 @dataclass

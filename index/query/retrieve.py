@@ -16,12 +16,14 @@ from dataclasses import dataclass
 
 import numpy as np
 from wenda.index.models import MODES, Mode
-from wenda.index.store.dense import dense_search
-from wenda.index.store.snapshot import Snapshot
+from wenda.index.store.base import IndexReader
 
 __all__ = ["MODES", "Hit", "Mode", "retrieve"]
 RERANK_DEPTH = 30  # RRF candidates the rerank reorders
 LEXICAL_WEIGHT = 0.5  # equal weights; a 0.4–0.6 sweep on CMRC moves hit@1 by < 0.01
+LEXICAL_DEPTH_FACTOR = 1
+"""BM25 scores are fetched for this many × candidate_k chunks, so the rerank knows the BM25
+of dense-only candidates too (outside it they count 0); see NOTES/README for the figure."""
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,7 @@ class Hit:
 
 
 def retrieve(
-    snapshot: Snapshot,
+    snapshot: IndexReader,
     query_vector: np.ndarray | None,
     query_terms: list[str],
     k: int,
@@ -45,21 +47,20 @@ def retrieve(
     """Top ``k`` hits. ``query_vector`` may be None only in ``bm25`` mode."""
     use_dense = mode != "bm25"
     use_lexical = mode != "dense"
-    dense_ids = np.zeros(0, dtype=np.int64)
-    dense_scores = np.zeros(0, dtype=np.float32)
-    bm25 = np.zeros(0, dtype=np.float32)
-    lex_ids = np.zeros(0, dtype=np.int64)
+    dense_hits: list[tuple[int, float]] = []
+    lexical_hits: list[tuple[int, float]] = []
     if use_dense:
         assert query_vector is not None
-        dense_ids, dense_scores = dense_search(snapshot.dense, query_vector, candidate_k)
+        dense_hits = snapshot.dense_search(query_vector, candidate_k)
     if use_lexical:
-        bm25 = snapshot.lexical.scores(query_terms)
-        lex_ids = _top_positive(bm25, candidate_k)
+        lexical_hits = snapshot.lexical_search(query_terms, LEXICAL_DEPTH_FACTOR * candidate_k)
+    bm25 = dict(lexical_hits)  # BM25 of the rerank's candidates; 0 outside the lexical top
+    lexical_hits = lexical_hits[:candidate_k]
 
     fused: dict[int, float] = {}
-    dense_rank = {cid: r for r, cid in enumerate(dense_ids.tolist())}
-    lex_rank = {cid: r for r, cid in enumerate(lex_ids.tolist())}
-    cosine = dict(zip(dense_ids.tolist(), dense_scores.tolist(), strict=True))
+    dense_rank = {cid: r for r, (cid, _) in enumerate(dense_hits)}
+    lex_rank = {cid: r for r, (cid, _) in enumerate(lexical_hits)}
+    cosine = dict(dense_hits)
     for ranks in (dense_rank, lex_rank):
         for cid, rank in ranks.items():
             fused[cid] = fused.get(cid, 0.0) + 1.0 / (rrf_k + rank + 1)
@@ -85,33 +86,26 @@ def retrieve(
     ]
 
 
-def _top_positive(scores: np.ndarray, k: int) -> np.ndarray:
-    if not scores.size:
-        return np.zeros(0, dtype=np.int64)
-    k = min(k, len(scores))
-    top = np.argpartition(-scores, k - 1)[:k]
-    top = top[np.argsort(-scores[top], kind="stable")]
-    return top[scores[top] > 0].astype(np.int64)
-
-
 def _fill_cosines(
-    snapshot: Snapshot, query: np.ndarray, ids: list[int], cosine: dict[int, float]
+    snapshot: IndexReader, query: np.ndarray, ids: list[int], cosine: dict[int, float]
 ) -> None:
-    """Cosine for candidates only the lexical side found (vectors are stored in FAISS)."""
+    """Cosine for candidates only the lexical side found (from the stored vectors)."""
     missing = [cid for cid in ids if cid not in cosine]
     if missing:
-        vectors = snapshot.dense.reconstruct_batch(np.array(missing, dtype=np.int64))
+        vectors = snapshot.vectors(missing)
         cosine.update(zip(missing, (vectors @ query).tolist(), strict=True))
 
 
-def _rerank_scores(ids: list[int], cosine: dict[int, float], bm25: np.ndarray) -> dict[int, float]:
+def _rerank_scores(
+    ids: list[int], cosine: dict[int, float], bm25: dict[int, float]
+) -> dict[int, float]:
     """Equal-weight sum of BM25 / max BM25 and min-max normalized cosine, in [0, 1]."""
-    top_bm25 = float(bm25.max()) if bm25.size else 0.0
+    top_bm25 = max(bm25.values(), default=0.0)
     cos = np.array([cosine.get(cid, 0.0) for cid in ids], dtype=np.float64)
     lo, hi = float(cos.min()), float(cos.max())
     dense_part = (cos - lo) / (hi - lo) if hi > lo else np.ones_like(cos)
     lex_part = np.array(
-        [float(bm25[cid]) / top_bm25 if top_bm25 > 0 else 0.0 for cid in ids], dtype=np.float64
+        [bm25.get(cid, 0.0) / top_bm25 if top_bm25 > 0 else 0.0 for cid in ids], dtype=np.float64
     )
     mixed = LEXICAL_WEIGHT * lex_part + (1.0 - LEXICAL_WEIGHT) * dense_part
     return dict(zip(ids, mixed.tolist(), strict=True))

@@ -1,30 +1,52 @@
-"""Dense side of hybrid search: FAISS over L2-normalized vectors with inner product.
+"""Dense side of hybrid search: FAISS inner product over L2-normalized vectors.
 
 Exact search (IndexFlatIP) up to ``ann_threshold`` chunks; HNSW above it, where exact
 search's linear scan starts to dominate query time (see bench/scale.py for the figures).
+FAISS positions are private to the local store: rows of the version's ``ids.npy`` map
+them to chunk ids, and vectors are read from ``vectors.npy``, never reconstructed.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import faiss
 import numpy as np
-from wenda.index.settings import Settings
 
 
-def build_dense_index(vectors: np.ndarray, settings: Settings) -> faiss.Index:
-    """An index whose ids are the row numbers of ``vectors`` (= chunk ids)."""
+@dataclass(frozen=True)
+class DenseParams:
+    """The settings the dense index needs (from ``Settings``, created at entry points)."""
+
+    ann_threshold: int = 100_000
+    hnsw_m: int = 32
+    hnsw_ef_construction: int = 80
+    hnsw_ef_search: int = 256
+
+
+def new_dense_index(dim: int, n: int, params: DenseParams) -> faiss.Index:
+    """An empty index of the right kind for ``n`` vectors."""
+    if n > params.ann_threshold:
+        index = faiss.IndexHNSWFlat(dim, params.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = params.hnsw_ef_construction
+        index.hnsw.efSearch = params.hnsw_ef_search
+        return index
+    return faiss.IndexFlatIP(dim)
+
+
+def build_dense_index(vectors: np.ndarray, params: DenseParams) -> faiss.Index:
+    """An index whose positions are the row numbers of ``vectors``."""
     n, dim = vectors.shape
-    if n > settings.ann_threshold:
-        index = faiss.IndexHNSWFlat(dim, settings.hnsw_m, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = settings.hnsw_ef_construction
-        index.hnsw.efSearch = settings.hnsw_ef_search
-    else:
-        index = faiss.IndexFlatIP(dim)
-    if n:
-        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    index = new_dense_index(dim, n, params)
+    add_vectors(index, vectors)
     return index
+
+
+def add_vectors(index: faiss.Index, vectors: np.ndarray, block: int = 65536) -> None:
+    """Append rows (in blocks, so a memory-mapped array is never copied whole)."""
+    for start in range(0, len(vectors), block):
+        index.add(np.ascontiguousarray(vectors[start : start + block], dtype=np.float32))
 
 
 def index_kind(index: faiss.Index) -> str:
@@ -35,16 +57,16 @@ def save_dense_index(index: faiss.Index, path: Path) -> None:
     faiss.write_index(index, str(path))
 
 
-def load_dense_index(path: Path, settings: Settings) -> faiss.Index:
+def load_dense_index(path: Path, ef_search: int) -> faiss.Index:
     index = faiss.read_index(str(path))
     if isinstance(index, faiss.IndexHNSWFlat):
-        index.hnsw.efSearch = settings.hnsw_ef_search
+        index.hnsw.efSearch = ef_search
     return index
 
 
 def dense_search(index: faiss.Index, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Top-k chunk ids and cosine scores for one L2-normalized query vector."""
-    if index.ntotal == 0:
+    """Top-k positions and cosine scores for one L2-normalized query vector."""
+    if index.ntotal == 0 or k <= 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
     k = min(k, index.ntotal)
     scores, ids = index.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), k)

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: stable chunk ids, ids.npy + vectors.npy, per-file sizes and hashes
 # Bump when cleaning/sentence-splitting/chunking code changes its output, to force a rebuild.
 PIPELINE_VERSION = 1
 
@@ -25,6 +25,14 @@ class DocEntry:
 
 
 @dataclass
+class FileEntry:
+    """Size and sha256 of one file of a version, checked when the version is loaded."""
+
+    size: int
+    sha256: str
+
+
+@dataclass
 class Manifest:
     model: str
     dim: int
@@ -35,6 +43,7 @@ class Manifest:
     dense_index: str = "flat"
     created_at: str = ""
     format: int = FORMAT_VERSION
+    files: dict[str, FileEntry] = field(default_factory=dict)  # path in the version dir → entry
 
     def recipe(self) -> dict[str, Any]:
         """Everything that, when changed, invalidates all stored vectors or chunks."""
@@ -53,7 +62,8 @@ class Manifest:
     def load(cls, path: Path) -> Manifest:
         data = json.loads(path.read_text("utf-8"))
         docs = {k: DocEntry(**v) for k, v in data.pop("documents", {}).items()}
-        return cls(documents=docs, **data)
+        files = {k: FileEntry(**v) for k, v in data.pop("files", {}).items()}
+        return cls(documents=docs, files=files, **data)
 
 
 def chunker_params(target: int, maximum: int, overlap: int) -> dict[str, Any]:

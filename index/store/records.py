@@ -1,18 +1,23 @@
-"""Chunk and document records in SQLite, one database per index version.
+"""Chunk and document records in SQLite, one database per local index version.
 
-Row ``chunks.id`` equals the FAISS id and the BM25 row, so the three stay aligned.
+``chunks.id`` is the stable chunk id (``base.chunk_id_for``), not a FAISS position; the
+version's ``ids.npy`` maps FAISS/BM25 rows to these ids.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from wenda.index.models import Chunk, DocumentInfo, Section
+from wenda.index.store.base import StoredDocument
+
+__all__ = ["ChunkStore", "RecordWriter", "StoredDocument"]
 
 SCHEMA = """
 CREATE TABLE documents (
@@ -32,63 +37,93 @@ CREATE TABLE chunks (
     start INTEGER NOT NULL,
     end INTEGER NOT NULL,
     text TEXT NOT NULL,
-    tokens TEXT NOT NULL
+    tokens TEXT NOT NULL,
+    page INTEGER DEFAULT NULL
 );
-CREATE INDEX chunks_doc ON chunks(doc_id, id);
+CREATE INDEX chunks_doc ON chunks(doc_id, start);
 """
+_CHUNK_COLUMNS = "id, doc_id, title, section, start, end, text, tokens, page"
+_HAS_PAGE = "page" in {f.name for f in dataclasses.fields(Chunk)}
 
 
-@dataclass(frozen=True)
-class StoredDocument:
-    doc_id: str
-    title: str
-    content_hash: str
-    text: str
-    sections: tuple[Section, ...]
-    indexed_at: str
+def _chunk(row: Sequence[Any]) -> Chunk:
+    """A Chunk from (doc_id, title, section, start, end, text, page)."""
+    if _HAS_PAGE:
+        return Chunk(*row[:6], page=row[6])  # type: ignore[call-arg]
+    return Chunk(*row[:6])
 
 
-@dataclass(frozen=True)
-class StoredChunk:
-    chunk_id: int
-    chunk: Chunk
-    tokens: tuple[str, ...]
+def _doc_row(doc: StoredDocument, chunk_count: int) -> tuple[object, ...]:
+    sections = json.dumps([[s.title, s.start, s.end] for s in doc.sections], ensure_ascii=False)
+    return (
+        doc.doc_id,
+        doc.title,
+        doc.content_hash,
+        doc.text,
+        sections,
+        doc.indexed_at,
+        chunk_count,
+    )
 
 
-def write_store(
-    path: Path,
-    documents: Sequence[tuple[StoredDocument, int]],
-    chunks: Iterable[tuple[Chunk, Sequence[str]]],
-) -> None:
-    """Write a fresh database; chunk ids are assigned 0..n-1 in iteration order."""
-    conn = sqlite3.connect(path)
-    try:
-        conn.executescript(SCHEMA)
-        conn.executemany(
-            "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?)",
+class RecordWriter:
+    """Writes one staging database; chunk records may also be copied from a previous one."""
+
+    def __init__(self, path: Path) -> None:
+        self._conn = sqlite3.connect(path)
+        self._conn.executescript(SCHEMA)
+        self._attached = False
+
+    def add(
+        self,
+        doc: StoredDocument,
+        chunk_ids: Sequence[int],
+        chunks: Sequence[Chunk],
+        token_lists: Sequence[Sequence[str]],
+    ) -> None:
+        self._conn.execute(
+            "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?)", _doc_row(doc, len(chunks))
+        )
+        self._conn.executemany(
+            f"INSERT INTO chunks ({_CHUNK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
-                    d.doc_id,
-                    d.title,
-                    d.content_hash,
-                    d.text,
-                    json.dumps([[s.title, s.start, s.end] for s in d.sections], ensure_ascii=False),
-                    d.indexed_at,
-                    count,
+                    cid,
+                    c.doc_id,
+                    c.title,
+                    c.section,
+                    c.start,
+                    c.end,
+                    c.text,
+                    " ".join(toks),
+                    getattr(c, "page", None),
                 )
-                for d, count in documents
+                for cid, c, toks in zip(chunk_ids, chunks, token_lists, strict=True)
             ],
         )
-        conn.executemany(
-            "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                (i, c.doc_id, c.title, c.section, c.start, c.end, c.text, " ".join(toks))
-                for i, (c, toks) in enumerate(chunks)
-            ),
+
+    def copy_from(self, previous: Path, doc_id: str) -> None:
+        """Copy one document's rows from a previous version's database (SQL, no decoding)."""
+        if not self._attached:
+            self._conn.execute("ATTACH DATABASE ? AS prev", (f"file:{previous}?mode=ro",))
+            self._attached = True
+        self._conn.execute(
+            "INSERT INTO documents SELECT * FROM prev.documents WHERE doc_id = ?", (doc_id,)
         )
-        conn.commit()
-    finally:
-        conn.close()
+        self._conn.execute(
+            f"INSERT INTO chunks ({_CHUNK_COLUMNS}) SELECT {_CHUNK_COLUMNS} FROM prev.chunks "
+            "WHERE doc_id = ?",
+            (doc_id,),
+        )
+
+    def finish(self) -> None:
+        self._conn.commit()
+        if self._attached:
+            self._conn.execute("DETACH DATABASE prev")
+        self._conn.close()
+
+    def abort(self) -> None:
+        self._conn.close()
 
 
 class ChunkStore:
@@ -98,40 +133,52 @@ class ChunkStore:
         uri = f"file:{path}?mode=ro"
         self._conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
         self._lock = threading.Lock()
+        self._closed = False
 
     def close(self) -> None:
         with self._lock:
-            self._conn.close()
+            if not self._closed:
+                self._conn.close()
+                self._closed = True
 
-    def _all(self, sql: str, args: Sequence[object] = ()) -> list[tuple]:
+    def _all(self, sql: str, args: Sequence[object] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
             return self._conn.execute(sql, args).fetchall()
 
-    def chunks(self, ids: Sequence[int]) -> dict[int, Chunk]:
-        if not ids:
-            return {}
-        marks = ",".join("?" * len(ids))
-        rows = self._all(
-            "SELECT id, doc_id, title, section, start, end, text FROM chunks "
-            f"WHERE id IN ({marks})",
-            [int(i) for i in ids],
-        )
-        return {r[0]: Chunk(r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows}
+    def quick_check(self) -> str:
+        """SQLite's own structural check ("ok" when the file is sound); linear in its size."""
+        rows = self._all("PRAGMA quick_check(1)")
+        return str(rows[0][0]) if rows else "no result"
 
-    def doc_chunks(self, doc_id: str) -> list[StoredChunk]:
-        rows = self._all(
-            "SELECT id, doc_id, title, section, start, end, text, tokens FROM chunks "
-            "WHERE doc_id = ? ORDER BY id",
-            [doc_id],
-        )
-        return [
-            StoredChunk(
-                r[0],
-                Chunk(r[1], r[2], r[3], r[4], r[5], r[6]),
-                tuple(filter(None, r[7].split(" "))),
+    def counts(self) -> tuple[int, int]:
+        """(documents, chunks) rows, for the cross-file count check."""
+        docs = self._all("SELECT count(*) FROM documents")[0][0]
+        chunks = self._all("SELECT count(*) FROM chunks")[0][0]
+        return int(docs), int(chunks)
+
+    def chunks(self, ids: Sequence[int]) -> dict[int, Chunk]:
+        wanted = [int(i) for i in ids]
+        out: dict[int, Chunk] = {}
+        for lo in range(0, len(wanted), 500):  # stay under SQLite's bound-parameter limit
+            part = wanted[lo : lo + 500]
+            rows = self._all(
+                "SELECT id, doc_id, title, section, start, end, text, page FROM chunks "
+                f"WHERE id IN ({','.join('?' * len(part))})",
+                part,
             )
-            for r in rows
-        ]
+            out.update({r[0]: _chunk(r[1:]) for r in rows})
+        return out
+
+    def doc_chunk_ids(self, doc_id: str) -> list[int]:
+        rows = self._all("SELECT id FROM chunks WHERE doc_id = ? ORDER BY start, end", [doc_id])
+        return [int(r[0]) for r in rows]
+
+    def doc_tokens(self, doc_id: str) -> list[tuple[int, list[str]]]:
+        """(chunk id, tokens) of one document, in text order."""
+        rows = self._all(
+            "SELECT id, tokens FROM chunks WHERE doc_id = ? ORDER BY start, end", [doc_id]
+        )
+        return [(int(r[0]), [t for t in r[1].split(" ") if t]) for r in rows]
 
     def document(self, doc_id: str) -> StoredDocument | None:
         rows = self._all(
@@ -151,6 +198,3 @@ class ChunkStore:
             "FROM documents ORDER BY doc_id"
         )
         return [DocumentInfo(*r) for r in rows]
-
-    def count_chunks(self) -> int:
-        return int(self._all("SELECT count(*) FROM chunks")[0][0])

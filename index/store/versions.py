@@ -1,15 +1,18 @@
-"""Versioned index directories with an atomic CURRENT pointer.
+"""Versioned index directories with an atomic CURRENT pointer and a published history.
 
 Layout under ``index_dir``::
 
-    CURRENT                 name of the published version (replaced atomically)
+    CURRENT                 name of the current version (replaced atomically)
+    HISTORY                 published versions, oldest first, one per line (replaced atomically)
     build.lock              held while a build runs (fcntl, released if the process dies)
     versions/<version>/     one complete, immutable index
     versions/.staging-*     a build in progress; never read, removed by the next build
 
 A crash or kill at any point leaves CURRENT naming a complete version: a version
-directory is renamed into place only after every file in it is written and fsynced,
-and CURRENT is switched with ``os.replace`` after that.
+directory is renamed into place only after every file in it is written and fsynced, and
+CURRENT is switched with ``os.replace`` after that; HISTORY is appended last. So a
+directory that is in neither HISTORY nor CURRENT was never published (a kill right after
+the rename) and cleanup removes it instead of counting it as a version to keep.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -28,6 +32,8 @@ from wenda.index.errors import BuildInProgressError
 
 log = logging.getLogger("wenda.versions")
 STAGING_PREFIX = ".staging-"
+VERSION_NAME = re.compile(r"v\d{8}T\d{12}Z(-\d+)?")
+"""What a version name looks like; anything else in CURRENT is garbage, never a path."""
 
 
 class VersionStore:
@@ -35,25 +41,56 @@ class VersionStore:
         self.root = Path(index_dir)
         self.versions_dir = self.root / "versions"
         self.pointer = self.root / "CURRENT"
+        self.history_file = self.root / "HISTORY"
 
     def current(self) -> str | None:
-        """The published version name (a ~30-byte read: cheap enough for every request)."""
+        """The current version name (a ~30-byte read: cheap enough for every request).
+
+        None when there is no pointer, or it holds garbage, or names no directory."""
         try:
-            name = self.pointer.read_text("utf-8").strip()
-        except FileNotFoundError:
+            name = self.pointer.read_text("utf-8", errors="replace").strip()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             return None
-        return name if name and (self.versions_dir / name).is_dir() else None
+        except OSError as exc:
+            log.warning("cannot read %s: %s", self.pointer, exc)
+            return None
+        if not VERSION_NAME.fullmatch(name) or not (self.versions_dir / name).is_dir():
+            return None
+        return name
+
+    def pointer_problem(self) -> str | None:
+        """Why CURRENT names no version (None when it is fine or there is none yet)."""
+        if not self.pointer.exists():
+            return None if not self._history() else "CURRENT 指针丢失 (CURRENT is missing)"
+        if self.current() is None:
+            return "CURRENT 指针无效 (CURRENT names no valid version)"
+        return None
 
     def path(self, version: str) -> Path:
+        if not VERSION_NAME.fullmatch(version):
+            raise ValueError(f"not a version name: {version!r}")
         return self.versions_dir / version
 
-    def published(self) -> list[str]:
-        """All complete versions, oldest first (names sort by creation time)."""
-        if not self.versions_dir.is_dir():
+    def _history(self) -> list[str]:
+        try:
+            lines = self.history_file.read_text("utf-8", errors="replace").split()
+        except OSError:
             return []
-        return sorted(
-            p.name for p in self.versions_dir.iterdir() if p.is_dir() and not p.name.startswith(".")
-        )
+        return [n for n in lines if VERSION_NAME.fullmatch(n)]
+
+    def published(self) -> list[str]:
+        """The published history, oldest first, ending with CURRENT when CURRENT is valid.
+
+        Entries after CURRENT (rolled-back versions, a kill mid-rollback) are not history;
+        CURRENT missing from HISTORY (a kill before HISTORY was appended) is added.
+        """
+        history = [n for n in self._history() if (self.versions_dir / n).is_dir()]
+        current = self.current()
+        if current is None:
+            return history
+        if current in history:
+            return history[: history.index(current) + 1]
+        return [*history, current]
 
     def new_staging(self) -> Path:
         self.versions_dir.mkdir(parents=True, exist_ok=True)
@@ -63,52 +100,61 @@ class VersionStore:
 
     def publish(self, staging: Path) -> str:
         """Move a fully written staging dir into place and point CURRENT at it."""
-        version = datetime.now(UTC).strftime("v%Y%m%dT%H%M%S%fZ")
+        version = self._new_name()
         for file in staging.rglob("*"):
             if file.is_file():
                 _fsync_file(file)
         final = self.versions_dir / version
         os.rename(staging, final)
         _fsync_dir(self.versions_dir)
+        history = self.published()
         self._point_to(version)
+        self._write_history([*history, version])
         return version
 
+    def _new_name(self) -> str:
+        base = datetime.now(UTC).strftime("v%Y%m%dT%H%M%S%fZ")
+        name, n = base, 1
+        while (self.versions_dir / name).exists():
+            name, n = f"{base}-{n}", n + 1
+        return name
+
     def rollback(self) -> str:
-        """Point CURRENT back at the version published before the current one."""
+        """Point CURRENT back at the version published before it; drop it from history."""
         versions = self.published()
-        current = self.current()
-        if current not in versions or versions.index(current) == 0:
+        if len(versions) < 2:
             raise FileNotFoundError("no previous index version to roll back to")
-        previous = versions[versions.index(current) - 1]
+        previous = versions[-2]
         self._point_to(previous)
+        self._write_history(versions[:-1])
         return previous
 
     def _point_to(self, version: str) -> None:
-        tmp = self.root / f"CURRENT.{uuid.uuid4().hex[:8]}.tmp"
-        tmp.write_text(version + "\n", "utf-8")
-        _fsync_file(tmp)
-        os.replace(tmp, self.pointer)
-        _fsync_dir(self.root)
+        _atomic_write(self.root, self.pointer, version + "\n")
+
+    def _write_history(self, versions: list[str]) -> None:
+        _atomic_write(self.root, self.history_file, "".join(f"{v}\n" for v in versions))
 
     def cleanup(self, keep: int) -> list[str]:
-        """Remove stale staging dirs and all but the ``keep`` newest versions (never CURRENT).
-
-        Call only while holding the build lock, so no live build's staging dir is removed.
-        """
+        """Remove staging dirs, unpublished dirs and all but the ``keep`` newest published
+        versions (never CURRENT). Call only while holding the build lock."""
         removed: list[str] = []
         if not self.versions_dir.is_dir():
             return removed
-        for path in self.versions_dir.iterdir():
-            if path.name.startswith(STAGING_PREFIX):
+        published = self.published()
+        current = self.current()
+        keep_names = set(published[-keep:]) | ({current} if current else set())
+        if not published and current is None:
+            # Pre-history layout or a garbage pointer: keep the newest dirs, never guess less.
+            names = (p.name for p in self.versions_dir.iterdir() if VERSION_NAME.fullmatch(p.name))
+            keep_names = set(sorted(names)[-keep:])
+        for path in sorted(self.versions_dir.iterdir()):
+            if path.name not in keep_names:
                 shutil.rmtree(path, ignore_errors=True)
                 removed.append(path.name)
-        current = self.current()
-        versions = self.published()
-        for name in versions[: max(0, len(versions) - keep)]:
-            if name != current:
-                shutil.rmtree(self.versions_dir / name, ignore_errors=True)
-                removed.append(name)
-        for tmp in self.root.glob("CURRENT.*.tmp"):
+        if published:
+            self._write_history([v for v in published if v in keep_names])
+        for tmp in self.root.glob("*.tmp"):
             tmp.unlink(missing_ok=True)
         return removed
 
@@ -127,6 +173,14 @@ class VersionStore:
             yield
         finally:
             os.close(fd)
+
+
+def _atomic_write(directory: Path, target: Path, text: str) -> None:
+    tmp = directory / f"{target.name}.{uuid.uuid4().hex[:8]}.tmp"
+    tmp.write_text(text, "utf-8")
+    _fsync_file(tmp)
+    os.replace(tmp, target)
+    _fsync_dir(directory)
 
 
 def _fsync_file(path: Path) -> None:

@@ -14,7 +14,8 @@ from wenda.index.embedding.base import HashingEmbedder
 from wenda.index.errors import BuildInProgressError
 from wenda.index.settings import Settings
 from wenda.index.store.lexical import ChineseTokenizer
-from wenda.index.store.snapshot import Snapshot
+from wenda.index.store.local import LocalStore
+from wenda.index.store.local_reader import LocalReader
 from wenda.index.store.versions import VersionStore
 
 from tests.conftest import REPO
@@ -36,9 +37,11 @@ def _build(settings: Settings, embedder=None, **kw):
     return build_index(settings, embedder or HashingEmbedder(), ChineseTokenizer(), **kw)
 
 
-def _snapshot(settings: Settings) -> Snapshot:
-    store = VersionStore(settings.index_dir)
-    return Snapshot.load(store.path(store.current()), settings)
+def _snapshot(settings: Settings) -> LocalReader:
+    store = LocalStore(settings.index_dir)
+    version = store.current()
+    assert version is not None
+    return store.open(version)
 
 
 def test_incremental_reindex_embeds_only_changed_documents(hashing_settings: Settings) -> None:
@@ -73,12 +76,15 @@ def test_incremental_reindex_embeds_only_changed_documents(hashing_settings: Set
 
     # vectors reused for the unchanged document equal freshly computed ones
     unchanged = second.unchanged[0]
-    stored = snap.store.doc_chunks(unchanged)
-    reused = snap.dense.reconstruct_n(stored[0].chunk_id, len(stored))
+    ids = snap.doc_chunk_ids(unchanged)
+    reused = snap.vectors(ids)
     from wenda.index.builder import _passage_text
 
-    fresh = HashingEmbedder().encode_passages([_passage_text(s.chunk) for s in stored])
+    chunks = snap.chunks(ids)
+    fresh = HashingEmbedder().encode_passages([_passage_text(chunks[i]) for i in ids])
     np.testing.assert_allclose(reused, fresh, atol=1e-6)
+    # and FAISS agrees: each reused vector finds itself first
+    assert [snap.dense_search(v, 1)[0][0] for v in reused] == ids
 
     # remove a document
     (corpus / "new.txt").unlink()
@@ -146,8 +152,8 @@ def test_killed_build_process_leaves_previous_index_loadable(
     proc.wait(timeout=30)
     # Whether it died before or after publishing, CURRENT names a complete, loadable version.
     current = store.current()
-    snap = Snapshot.load(store.path(current), hashing_settings)
-    assert snap.chunk_count == snap.store.count_chunks() == snap.dense.ntotal
+    snap = LocalStore(hashing_settings.index_dir).open(current)  # verifies every file and count
+    assert snap.chunk_count == snap.dense.ntotal == len(snap.ids)
     if current == first.version:
         assert snap.chunk_count == first.chunks_total
     report = _build(hashing_settings)  # the next build recovers and cleans up
