@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from wenda.index.errors import WendaError
+from wenda.index.errors import StoreUnavailableError, WendaError
 from wenda.index.models import MODES
 from wenda.index.settings import Settings
 
@@ -209,6 +209,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings(**overrides)
         return int(args.func(args, settings) or 0)
+    except StoreUnavailableError as exc:  # the index backend (Milvus) is down: exit code 2
+        print(f"错误 (error): {exc.message}", file=sys.stderr)
+        return 2
     except WendaError as exc:
         print(f"错误 (error): {exc.message}", file=sys.stderr)
         return 1
