@@ -24,6 +24,7 @@ from wenda.api.settings import ApiSettings
 from wenda.api.state import Core, ServiceState
 from wenda.api.web import mount_web
 from wenda.index.settings import Settings
+from wenda.index.watch import CorpusWatcher, corpus_watcher
 
 log = logging.getLogger("wenda.api")
 
@@ -72,6 +73,9 @@ async def _refresh_loop(state: ServiceState) -> None:
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     state: ServiceState = app.state.wenda
     state.start()
+    watcher: CorpusWatcher | None = app.state.watcher  # WENDA_WATCH=1: rebuild on changes
+    if watcher is not None:
+        watcher.start()
     async with anyio.create_task_group() as tasks:
         if state.core is None:
             # abandon_on_cancel: shutdown need not wait for a slow load; install() closes a
@@ -83,6 +87,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             yield
         finally:
             tasks.cancel_scope.cancel()
+    if watcher is not None:
+        await anyio.to_thread.run_sync(watcher.stop)
     await anyio.to_thread.run_sync(state.shutdown)
 
 
@@ -109,6 +115,7 @@ def create_app(settings: Settings | None = None, *, core: Core | None = None) ->
         strict_content_type=False,  # a JSON body without Content-Type still parses
     )
     app.state.wenda = ServiceState(settings, core)
+    app.state.watcher = corpus_watcher(settings, lambda: app.state.wenda.core)
     install_error_handlers(app)
     # Added last = outermost: the 500 guard wraps everything, the size cap wraps the routes.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -18,10 +18,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from wenda.index.errors import BuildInProgressError, WendaError
 from wenda.index.models import BuildReport
+from wenda.index.settings import Settings
 
 log = logging.getLogger("wenda.watch")
 
@@ -58,6 +59,12 @@ class WatchBuild:
 
 
 Listener = Callable[[WatchBuild], None]
+
+
+class Rebuilder(Protocol):
+    """What the watcher needs of a core: an incremental rebuild that swaps the result in."""
+
+    def reindex(self) -> BuildReport: ...
 
 
 class CorpusWatcher:
@@ -198,3 +205,26 @@ class CorpusWatcher:
                 listener(build)
             except Exception:
                 log.warning("watch listener failed", exc_info=True)
+
+
+def corpus_watcher(
+    settings: Settings, get_core: Callable[[], Rebuilder | None]
+) -> CorpusWatcher | None:
+    """The watcher ``wenda serve``/``wenda bot`` run when ``WENDA_WATCH=1`` (None when off).
+
+    ``get_core`` returns the running core or None while it is still loading (the load itself
+    builds from the corpus, so nothing is lost).
+    """
+    if not settings.watch:
+        return None
+
+    def rebuild() -> BuildReport | None:
+        core = get_core()
+        return None if core is None else core.reindex()
+
+    return CorpusWatcher(
+        settings.corpus_dir,
+        rebuild,
+        settings.watch_debounce_seconds,
+        ignore_paths=[settings.index_dir],
+    )
