@@ -45,6 +45,10 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     from wenda.api.app import create_app
     from wenda.api.settings import ApiSettings
 
+    if settings.store != "local":  # a remote index backend must answer before we listen
+        from wenda.index.store.base import open_store
+
+        open_store(settings).close()  # unreachable: StoreUnavailableError, exit code 2
     settings = ApiSettings.from_core(settings)
     host = args.host or settings.host
     port = args.port or settings.port

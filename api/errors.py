@@ -36,6 +36,7 @@ _DOMAIN: list[tuple[type[domain.WendaError], int, str]] = [
     (domain.IndexNotReadyError, 503, "index_not_ready"),
     (domain.CorpusNotFoundError, 503, "corpus_not_found"),
     (domain.ModelLoadError, 503, "model_unavailable"),
+    (domain.StoreUnavailableError, 503, "store_unavailable"),
 ]
 
 _OPERATORS = {

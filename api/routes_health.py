@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from wenda.api.schemas import ErrorInfo, Health, NotReady, Ready
 from wenda.api.state import LOADING_MESSAGE, StateDep
+from wenda.index.errors import StoreUnavailableError
 
 log = logging.getLogger("wenda.api")
 
@@ -45,6 +46,8 @@ async def readyz(state: StateDep) -> Any:
         return JSONResponse(body.model_dump(exclude_none=True), status_code=503, headers=headers)
     try:
         await run_in_threadpool(core.refresh)
+    except StoreUnavailableError:  # Milvus lost: not ready (503 JSON via the domain handler)
+        raise
     except Exception:  # a failed reload keeps serving the current version
         log.warning("index refresh from /readyz failed", exc_info=True)
     status = await run_in_threadpool(core.status)
