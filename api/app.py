@@ -17,7 +17,7 @@ from importlib.metadata import version as package_version
 
 import anyio
 from fastapi import FastAPI
-from wenda.api import routes_admin, routes_ask, routes_docs, routes_health
+from wenda.api import routes_admin, routes_ask, routes_docs, routes_feedback, routes_health
 from wenda.api.errors import InternalErrorMiddleware, install_error_handlers
 from wenda.api.limits import BodySizeLimitMiddleware
 from wenda.api.settings import ApiSettings
@@ -120,7 +120,7 @@ def create_app(settings: Settings | None = None, *, core: Core | None = None) ->
     # Added last = outermost: the 500 guard wraps everything, the size cap wraps the routes.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(InternalErrorMiddleware)
-    for module in (routes_ask, routes_docs, routes_health, routes_admin):
+    for module in (routes_ask, routes_docs, routes_health, routes_admin, routes_feedback):
         app.include_router(module.router)
     mount_web(app)
     return app

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from wenda.api.schemas import ErrorInfo, Health, NotReady, Ready
@@ -32,7 +32,7 @@ async def healthz() -> Health:
     summary="Readiness: the index is loaded",
     responses={503: {"model": NotReady, "description": "Still loading, or loading failed."}},
 )
-async def readyz(state: StateDep) -> Any:
+async def readyz(state: StateDep, request: Request) -> Any:
     core = state.core
     if core is None:
         if state.load_error is not None:
@@ -51,6 +51,7 @@ async def readyz(state: StateDep) -> Any:
     except Exception:  # a failed reload keeps serving the current version
         log.warning("index refresh from /readyz failed", exc_info=True)
     status = await run_in_threadpool(core.status)
+    watcher = getattr(request.app.state, "watcher", None)  # WENDA_WATCH=1
     return Ready(
         version=status.version,
         documents=status.documents,
@@ -58,4 +59,5 @@ async def readyz(state: StateDep) -> Any:
         model=status.model,
         dim=status.dim,
         dense_index=status.dense_index,
+        watch=None if watcher is None else watcher.status(),
     )

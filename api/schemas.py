@@ -113,6 +113,10 @@ class Ready(BaseModel):
     model: str = Field(description="Embedding model name.")
     dim: int = Field(description="Embedding dimension.")
     dense_index: str = Field(description="'flat' (exact) or 'hnsw' (approximate).")
+    watch: dict[str, Any] | None = Field(
+        default=None,
+        description="WENDA_WATCH=1: automatic rebuilds (count, failures, last build); else null.",
+    )
 
 
 class NotReady(ErrorResponse):

@@ -125,13 +125,16 @@ def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace, settings: Settings) -> int:
-    from wenda.index.store.versions import VersionStore
+    from wenda.index.store.base import open_store
 
+    store = open_store(settings)  # the configured backend (local or Milvus)
     try:
-        version = VersionStore(settings.index_dir).rollback()
+        version = store.rollback()
     except FileNotFoundError as exc:
         print(f"无法回滚 (cannot roll back): {exc}", file=sys.stderr)
         return 1
+    finally:
+        store.close()
     print(f"已回滚到 {version} (rolled back)")
     return 0
 
