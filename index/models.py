@@ -28,6 +28,9 @@ class Document:
     text: str
     sections: tuple[Section, ...]
     content_hash: str  # sha256 of the raw file bytes
+    pages: tuple[int, ...] = ()  # PDF: offset in ``text`` where each page starts (page 1 at 0)
+    ocr: bool = False  # some text was recognised from images
+    tabular: bool = False  # one table row per line: chunks break only between lines
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class Chunk:
     start: int
     end: int
     text: str
+    page: int | None = None  # 1-based PDF page where the chunk starts; None for other formats
 
 
 @dataclass
@@ -62,6 +66,7 @@ class Passage:
     answer_start: int | None = None
     answer_end: int | None = None
     chunk_id: int = field(default=-1, repr=False)  # internal; not serialized
+    page: int | None = None  # 1-based PDF page of the passage; None for other formats
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -109,6 +114,7 @@ class DocumentInfo:
 
 @dataclass(frozen=True)
 class IndexStatus:
+    ocr: bool = False  # some of the text was recognised from images
     version: str
     documents: int
     chunks: int

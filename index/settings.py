@@ -57,6 +57,17 @@ class Settings(BaseSettings):
 
     # --- corpus reading ----------------------------------------------------------------
     max_file_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
+    max_text_chars: int = Field(
+        default=10_000_000, ge=1000, description="Text kept from any one file (the rest dropped)."
+    )
+    max_unzipped_bytes: int = Field(
+        default=256 * 1024 * 1024,
+        ge=1024,
+        description="docx/xlsx/pptx: larger uncompressed contents are rejected (zip bombs).",
+    )
+    ocr_max_pages: int = Field(
+        default=50, ge=0, description="Pages (or images) OCRed per document; 0 turns OCR off."
+    )
 
     # --- retrieval -----------------------------------------------------------------------
     top_k: int = Field(default=5, ge=1, le=20)

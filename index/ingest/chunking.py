@@ -5,10 +5,14 @@ section title) and never cut a sentence unless the sentence alone is too long, s
 passage reads as whole sentences. The first chunk of a section starts at its heading line
 ("11月4日\\n国家发展改革委……"), because the heading often carries the date or topic a
 question asks about; the heading is its own line, never glued into a sentence.
+
+Spreadsheet rows (``Document.tabular``) are packed as whole lines, so a row is never cut
+in two. Each chunk of a PDF carries the page where it starts.
 """
 
 from __future__ import annotations
 
+from wenda.index.ingest.pages import page_at
 from wenda.index.ingest.sentences import split_sentences
 from wenda.index.models import Chunk, Document
 
@@ -30,7 +34,7 @@ def chunk_document(
         raise ValueError("overlap_sentences must be >= 0")
     chunks: list[Chunk] = []
     for title, start, body_start, end in _regions(doc):
-        units = _units(doc.text, body_start, end, target_chars, max_chars)
+        units = _units(doc.text, body_start, end, target_chars, max_chars, doc.tabular)
         if not units:
             continue  # a heading alone is not a chunk
         heading = (start, body_start) if body_start > start else None
@@ -44,6 +48,7 @@ def chunk_document(
                     start=span_start,
                     end=span_end,
                     text=doc.text[span_start:span_end],
+                    page=page_at(doc.pages, span_start),
                 )
             )
     return chunks
@@ -68,15 +73,36 @@ def _regions(doc: Document) -> list[tuple[str, int, int, int]]:
     return regions
 
 
-def _units(text: str, start: int, end: int, target: int, limit: int) -> list[tuple[int, int]]:
-    """Sentence spans, with sentences over ``limit`` cut into pieces of about ``target``."""
+def _units(
+    text: str, start: int, end: int, target: int, limit: int, whole_lines: bool = False
+) -> list[tuple[int, int]]:
+    """Sentence (or, for tables, line) spans; spans over ``limit`` cut to about ``target``."""
     units: list[tuple[int, int]] = []
-    for s, e in split_sentences(text, start, end):
+    spans = _lines(text, start, end) if whole_lines else split_sentences(text, start, end)
+    for s, e in spans:
         if e - s <= limit:
             units.append((s, e))
         else:
             units.extend(split_long(text, s, e, target, limit))
     return units
+
+
+def _lines(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Non-blank lines of ``text[start:end]`` without surrounding whitespace."""
+    spans: list[tuple[int, int]] = []
+    pos = start
+    while pos < end:
+        stop = text.find("\n", pos, end)
+        stop = end if stop < 0 else stop
+        s, e = pos, stop
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if s < e:
+            spans.append((s, e))
+        pos = stop + 1
+    return spans
 
 
 def split_long(text: str, start: int, end: int, target: int, limit: int) -> list[tuple[int, int]]:

@@ -16,9 +16,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
-from wenda.index.ingest.normalize import nfkc
+from wenda.index.ingest.normalize import match_key
 
-TOKENIZER_NAME = "jieba-search-nfkc-v1"
+TOKENIZER_NAME = "jieba-search-nfkc-t2s-v2"  # t2s: traditional folded to simplified
 
 # Function words and question words that carry no topic (kept short on purpose: BM25's IDF
 # already discounts common words; these would only add noise to answer scoring).
@@ -53,14 +53,14 @@ def _jieba_tokenizer():
 
 
 class ChineseTokenizer:
-    """jieba in search mode over NFKC-normalized, lower-cased text (full/half width alike)."""
+    """jieba in search mode over NFKC-normalized, lower-cased, simplified-script text."""
 
     def _tokenizer(self):
         return _jieba_tokenizer()
 
     def tokens(self, text: str) -> list[str]:
         """All word tokens (no punctuation or spaces) for indexing."""
-        norm = nfkc(text)
+        norm = match_key(text)  # NFKC + traditional→simplified, same for documents and questions
         return [t for t in self._tokenizer().cut_for_search(norm) if _WORD.search(t)]
 
     def query_terms(self, text: str) -> list[str]:

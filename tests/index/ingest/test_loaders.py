@@ -229,7 +229,8 @@ def test_pdf_without_text_is_empty(tmp_path: Path) -> None:
 
 def test_unreadable_files(tmp_path: Path) -> None:
     assert issubclass(UnreadableDocumentError, WendaError)
-    assert "unsupported" in reason_of(write(tmp_path / "photo.jpg", b"\xff\xd8\xff"))
+    assert "unsupported" in reason_of(write(tmp_path / "program.exe", b"MZ\x90\x00"))
+    assert "corrupt image" in reason_of(write(tmp_path / "photo.jpg", b"\xff\xd8\xff"))
     assert "unsupported" in reason_of(write(tmp_path / "README", "text"))
     assert "binary" in reason_of(write(tmp_path / "bin.txt", b"abc\x00\x01\x02def"))
     assert "empty" in reason_of(write(tmp_path / "empty.txt", b""))

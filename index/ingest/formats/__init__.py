@@ -1,0 +1,1 @@
+"""One module per document format, behind one registry (``registry.READERS``)."""
