@@ -33,6 +33,7 @@ async def list_documents(core: CoreDep) -> dict[str, Any]:
                     "content_hash": d.content_hash,
                     "indexed_at": d.indexed_at,
                     "chars": d.chars,
+                    "ocr": d.ocr,
                 }
                 for d in docs
             ],

@@ -71,6 +71,9 @@ class PassageOut(BaseModel):
     answer_end: int | None = Field(
         default=None, description="End offset (exclusive) of the answer sentence."
     )
+    page: int | None = Field(
+        default=None, description="1-based PDF page where the passage starts (null otherwise)."
+    )
 
 
 class AskResponse(BaseModel):
@@ -132,6 +135,7 @@ class DocumentOut(BaseModel):
     content_hash: str = Field(description="sha256 of the raw file bytes.")
     indexed_at: str = Field(description="ISO 8601 time (UTC) the document was indexed.")
     chars: int = Field(description="Length of the cleaned text.")
+    ocr: bool = Field(default=False, description="Some of the text was recognised by OCR.")
 
 
 class DocumentList(BaseModel):

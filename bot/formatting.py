@@ -151,11 +151,13 @@ def snippet_html(text: str, span: tuple[int, int] | None, width: int = SNIPPET_C
 def citation_html(
     passage: Passage, number: int, answer: str | None, *, snippet: bool = True
 ) -> str:
-    """``[n] 《title》 · section`` then the snippet (answer in bold when ``answer`` is given)."""
+    """``[n] 《title》 · section · 第p页`` then the snippet (answer in bold if ``answer``)."""
     head = f"<b>[{number}]</b> 《{escape(tidy(passage.title))}》"
     section = tidy(passage.section)
     if section and section != tidy(passage.title):
         head += f" · {escape(section)}"
+    if passage.page:
+        head += f" · 第{passage.page}页"
     if not snippet:
         return head
     return f"{head}\n{snippet_html(*_body_and_span(passage, answer))}"

@@ -76,6 +76,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from wenda.index.core import Wenda
     from wenda.index.evaluation import evaluate, format_result, load_jsonl
+        where += f" · 第{p.page}页" if p.page else ""
 
     items = load_jsonl(Path(args.file))
     core = Wenda.open(settings)

@@ -13,7 +13,7 @@ SEED_CORPUS = REPO / "corpus"
 SHARED = REPO.parent / "shared"
 # The public passage fields of an answer (the API issue reuses them exactly).
 PASSAGE_KEYS = frozenset(
-    "n doc_id title section start end score text answer_start answer_end".split()  # noqa: SIM905
+    "n doc_id title section start end score text answer_start answer_end page".split()  # noqa: SIM905
 )
 
 

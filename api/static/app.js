@@ -151,6 +151,7 @@
     head.appendChild(el("span", "p-n", "[" + p.n + "]"));
     head.appendChild(el("span", "p-title", p.title || p.doc_id));
     if (p.section) head.appendChild(el("span", "p-section", "· " + p.section));
+    if (p.page) head.appendChild(el("span", "p-page", "· 第" + p.page + "页"));
     item.appendChild(head);
 
     const body = el("p", "p-text");
