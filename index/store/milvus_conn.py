@@ -49,8 +49,8 @@ class MilvusConnection:
         self.uri = uri
         self.timeout = timeout
         # pymilvus logs a traceback at ERROR for every failed call, including the ones we
-        # expect (a missing alias); we translate them instead. Explicit user levels win.
-        quiet = logging.getLogger("pymilvus.decorators")
+        # expect (a missing alias, a reconnect); we translate them. Explicit levels win.
+        quiet = logging.getLogger("pymilvus")
         if quiet.level == logging.NOTSET:
             quiet.setLevel(logging.CRITICAL)
         try:

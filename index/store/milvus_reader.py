@@ -20,6 +20,7 @@ from wenda.index.store.base import StoredDocument
 from wenda.index.store.manifest import DocEntry, Manifest
 from wenda.index.store.milvus_conn import QUERY_LIMIT, MilvusConnection, is_missing
 from wenda.index.store.milvus_schema import (
+    BM25_PARAMS,
     CHUNK_FIELDS,
     DOC_META_FIELDS,
     KINDS,
@@ -141,8 +142,11 @@ class MilvusReader:
             return []
         self._prefetch_idf(words)
         hits = self._search(" ".join(words), "sparse", limit, {"metric_type": "BM25"})
-        # Milvus Lite reports BM25 as a negative distance, a server as a positive score.
-        scored = [(int(h["id"]), abs(float(h["distance"]))) for h in hits]
+        # Milvus Lite reports BM25 as a negative distance, a server as a positive score; both
+        # include the (k1 + 1) factor that bm25s' Lucene variant leaves out: divide it out, so
+        # scores equal the local store's (tested).
+        scale = BM25_PARAMS["bm25_k1"] + 1.0
+        scored = [(int(h["id"]), abs(float(h["distance"])) / scale) for h in hits]
         return [(cid, score) for cid, score in scored if score > 0]
 
     def vectors(self, chunk_ids: Sequence[int]) -> np.ndarray:
