@@ -17,9 +17,13 @@ from importlib.metadata import version as package_version
 
 import anyio
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from wenda.api import routes_admin, routes_ask, routes_docs, routes_feedback, routes_health
+from wenda.api.auth import ApiProtectionMiddleware
 from wenda.api.errors import InternalErrorMiddleware, install_error_handlers
 from wenda.api.limits import BodySizeLimitMiddleware
+from wenda.api.metrics import install_metrics
+from wenda.api.openai_routes import install_openai
 from wenda.api.settings import ApiSettings
 from wenda.api.state import Core, ServiceState
 from wenda.api.web import mount_web
@@ -106,7 +110,7 @@ def create_app(settings: Settings | None = None, *, core: Core | None = None) ->
     the caller keeps ownership and closes it. Otherwise the lifespan opens one and closes it.
     """
     settings = ApiSettings() if settings is None else ApiSettings.from_core(settings)
-    app = FastAPI(
+    app = FastAPIOffline(  # /docs and /redoc assets come from the package, not a CDN
         title="Wenda 问答",
         summary="Retrieval question answering with cited passages over Chinese documents.",
         description=DESCRIPTION,
@@ -119,7 +123,14 @@ def create_app(settings: Settings | None = None, *, core: Core | None = None) ->
     install_error_handlers(app)
     # Added last = outermost: the 500 guard wraps everything, the size cap wraps the routes.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        ApiProtectionMiddleware,
+        api_keys=settings.api_keys,
+        rate_limit_per_minute=settings.rate_limit_per_minute,
+    )
     app.add_middleware(InternalErrorMiddleware)
+    install_metrics(app, app.state.wenda)  # outermost: counts 401/413/429/500 too
+    install_openai(app)
     for module in (routes_ask, routes_docs, routes_health, routes_admin, routes_feedback):
         app.include_router(module.router)
     mount_web(app)

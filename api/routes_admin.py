@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from wenda.api.errors import ApiError
 from wenda.api.jobs import JobConflictError
+from wenda.api.metrics import app_metrics
 from wenda.api.schemas import ErrorResponse, JobOut
 from wenda.api.state import CoreDep, StateDep
 
@@ -81,7 +82,7 @@ async def start_reindex(
     finish on the old one and nothing waits for the build.
     """
     try:
-        job = state.jobs.submit(lambda progress: core.reindex(progress=progress))
+        job = state.jobs.submit(app_metrics(request.app).timed_build("reindex", core.reindex))
     except JobConflictError as exc:
         running = exc.job["job_id"]
         raise ApiError(

@@ -13,6 +13,7 @@ from pydantic import AfterValidator
 from starlette.concurrency import run_in_threadpool
 from wenda.api.errors import ApiError
 from wenda.api.limits import Utf8JsonRoute
+from wenda.api.metrics import Metrics, MetricsDep
 from wenda.api.schemas import (
     TOP_K_DEFAULT,
     TOP_K_MAX,
@@ -34,7 +35,9 @@ ASK_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def answer(core: Core, max_chars: int, question: str, top_k: int) -> dict[str, Any]:
+async def answer(
+    core: Core, max_chars: int, question: str, top_k: int, metrics: Metrics
+) -> dict[str, Any]:
     """Check the length the core will enforce (for a specific code), then ask off the loop."""
     length = len(question.strip())
     if length > max_chars:
@@ -45,6 +48,7 @@ async def answer(core: Core, max_chars: int, question: str, top_k: int) -> dict[
             f"The question is too long: {length} characters, at most {max_chars}.",
         )
     result = await run_in_threadpool(core.ask, question, top_k)
+    metrics.observe_answer("ask", result.answerable)
     data = result.to_dict()
     data["took_ms"] = round(float(result.took_ms), 2)
     data["index_version"] = result.index_version
@@ -52,15 +56,18 @@ async def answer(core: Core, max_chars: int, question: str, top_k: int) -> dict[
 
 
 @router.post("/ask", response_model=AskResponse, responses=ASK_ERRORS, summary="Ask a question")
-async def ask_post(body: AskRequest, core: CoreDep, state: StateDep) -> dict[str, Any]:
+async def ask_post(
+    body: AskRequest, core: CoreDep, state: StateDep, metrics: MetricsDep
+) -> dict[str, Any]:
     """Answer a question from the indexed documents, citing the passages it used."""
-    return await answer(core, state.settings.max_question_chars, body.question, body.top_k)
+    return await answer(core, state.settings.max_question_chars, body.question, body.top_k, metrics)
 
 
 @router.get("/ask", response_model=AskResponse, responses=ASK_ERRORS, summary="Ask (query string)")
 async def ask_get(
     core: CoreDep,
     state: StateDep,
+    metrics: MetricsDep,
     q: Annotated[
         str,
         Query(min_length=1, description="The question (same rules as POST /ask)."),
@@ -71,4 +78,4 @@ async def ask_get(
     ] = TOP_K_DEFAULT,
 ) -> dict[str, Any]:
     """The same as ``POST /ask`` for links and quick curl use: ``/ask?q=...&top_k=5``."""
-    return await answer(core, state.settings.max_question_chars, q, top_k)
+    return await answer(core, state.settings.max_question_chars, q, top_k, metrics)

@@ -1,0 +1,131 @@
+"""Protection of the question endpoints: optional API keys and a per-client rate limit.
+
+Both apply only to ``/ask`` and ``/v1/*`` (the paths that cost CPU per request); health
+probes, the page, the docs and ``/metrics`` are never limited. A pure ASGI middleware, so a
+rejected request never reaches body parsing and streaming responses pass through untouched.
+
+Keys are compared in constant time (``hmac.compare_digest`` against every configured key, so
+timing reveals neither which key nor how much of it matched). The rate limit is a moving
+window per client (the API key when keys are configured, else the client address), kept in
+memory by the ``limits`` library; a rejected request gets 429 with ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import math
+import time
+from collections.abc import Sequence
+
+from limits import RateLimitItemPerMinute
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
+from wenda.api.errors import error_response
+
+PROTECTED_PREFIXES = ("/v1/",)
+PROTECTED_PATHS = frozenset({"/ask", "/v1"})
+
+MISSING_KEY = (
+    "需要 API 密钥：请在请求头中加上 Authorization: Bearer <密钥>。 "
+    "An API key is required: send Authorization: Bearer <key>."
+)
+WRONG_KEY = "API 密钥无效。 Invalid API key."
+
+
+def is_protected(path: str) -> bool:
+    return path in PROTECTED_PATHS or path.startswith(PROTECTED_PREFIXES)
+
+
+def bearer_token(headers: Headers) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, or None."""
+    value = headers.get("authorization", "")
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def key_matches(token: str, keys: Sequence[str]) -> bool:
+    """Constant-time check against every key (no early exit on the first match)."""
+    given = token.encode("utf-8")
+    found = False
+    for key in keys:
+        found |= hmac.compare_digest(given, key.encode("utf-8"))
+    return found
+
+
+class RateLimiter:
+    """At most ``per_minute`` requests per client in any 60-second window."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.item = RateLimitItemPerMinute(per_minute)
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+
+    def hit(self, client: str) -> int | None:
+        """Count one request; None if allowed, else the seconds until the next one is."""
+        if self._limiter.hit(self.item, client):
+            return None
+        stats = self._limiter.get_window_stats(self.item, client)
+        return max(1, math.ceil(stats.reset_time - time.time()))
+
+
+class ApiProtectionMiddleware:
+    """Bearer API keys (when configured) and a per-client rate limit (when configured)."""
+
+    def __init__(
+        self, app: ASGIApp, api_keys: Sequence[str] = (), rate_limit_per_minute: int | None = None
+    ) -> None:
+        self.app = app
+        self.api_keys = tuple(k for k in api_keys if k)
+        self.limiter = RateLimiter(rate_limit_per_minute) if rate_limit_per_minute else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not is_protected(scope.get("path", "")):
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        token = bearer_token(headers)
+        client = self._client(scope)
+        if self.api_keys:
+            if token is None or not key_matches(token, self.api_keys):
+                message, code = (
+                    (MISSING_KEY, "missing_api_key")
+                    if token is None
+                    else (
+                        WRONG_KEY,
+                        "invalid_api_key",
+                    )
+                )
+                response = error_response(
+                    401,
+                    code,
+                    message,
+                    headers={"WWW-Authenticate": "Bearer"},
+                    type="authentication_error",
+                )
+                await response(scope, receive, send)
+                return
+            client = "key:" + (token or "")
+        if self.limiter is not None:
+            retry_after = self.limiter.hit(client)
+            if retry_after is not None:
+                per_minute = self.limiter.item.amount
+                response = error_response(
+                    429,
+                    "rate_limited",
+                    f"请求太频繁：每分钟最多 {per_minute} 次，请 {retry_after} 秒后再试。 "
+                    f"Too many requests: at most {per_minute} per minute; "
+                    f"retry in {retry_after} s.",
+                    headers={"Retry-After": str(retry_after)},
+                    type="rate_limit_error",
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    def _client(scope: Scope) -> str:
+        peer = scope.get("client")
+        return "ip:" + (peer[0] if peer else "unknown")

@@ -1,0 +1,142 @@
+"""Request and response models of the OpenAI-compatible endpoints (``/v1/...``).
+
+Only the fields Wenda uses are modelled; everything else an OpenAI client sends
+(``temperature``, ``max_tokens``, ``user``, ...) is accepted and ignored, because chat
+front-ends send them by default. Responses follow OpenAI's shapes, plus one extra field,
+``wenda``, with the structured answer (passages with offsets, answerability, index version).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from wenda.api.schemas import TOP_K_DEFAULT, PassageOut, TopK
+
+MODEL_ID = "wenda"
+"""The one model (knowledge base) served for now."""
+
+Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
+
+
+class ContentPart(BaseModel):
+    """One part of a multi-part message; only ``text`` parts carry a question."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    type: str
+    text: str | None = None
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    role: Role
+    content: str | list[ContentPart] | None = None
+
+    def text(self) -> str:
+        """The message as plain text (text parts joined; images and audio dropped)."""
+        if self.content is None:
+            return ""
+        if isinstance(self.content, str):
+            return self.content
+        return "".join(p.text or "" for p in self.content if p.type == "text")
+
+
+class ChatCompletionRequest(BaseModel):
+    """Body of ``POST /v1/chat/completions``. The last user message is the question;
+    earlier user messages resolve follow-ups such as "那重庆呢？"."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    model: str = Field(default=MODEL_ID, description="Knowledge base to ask: 'wenda'.")
+    messages: list[ChatMessage] = Field(
+        description="The conversation so far; it must contain a user message."
+    )
+    stream: bool = Field(default=False, description="Server-sent events in OpenAI chunk format.")
+    top_k: TopK = Field(default=TOP_K_DEFAULT, description="Wenda extension: passages returned.")
+
+
+class WendaExtra(BaseModel):
+    """The structured answer behind the assistant message (Wenda's own extension field)."""
+
+    question: str = Field(description="The question as asked (the last user message).")
+    resolved_question: str = Field(
+        description="The stand-alone question actually answered (follow-ups resolved)."
+    )
+    answerable: bool
+    reason: str | None = Field(default=None, description="Why it was refused, when known.")
+    passages: list[PassageOut]
+    index_version: str
+    took_ms: float
+
+
+class AssistantMessage(BaseModel):
+    role: Literal["assistant"] = "assistant"
+    content: str
+
+
+class Choice(BaseModel):
+    index: int = 0
+    message: AssistantMessage
+    finish_reason: Literal["stop"] = "stop"
+
+
+class ChatCompletion(BaseModel):
+    id: str
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int
+    model: str
+    choices: list[Choice]
+    wenda: WendaExtra
+
+
+class Delta(BaseModel):
+    role: Literal["assistant"] | None = None
+    content: str | None = None
+
+
+class ChunkChoice(BaseModel):
+    index: int = 0
+    delta: Delta
+    finish_reason: Literal["stop"] | None = None
+
+
+class ChatCompletionChunk(BaseModel):
+    """One ``data:`` event of a stream; the last one has ``finish_reason`` and ``wenda``."""
+
+    id: str
+    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
+    created: int
+    model: str
+    choices: list[ChunkChoice]
+    wenda: WendaExtra | None = None
+
+
+class ModelCard(BaseModel):
+    id: str
+    object: Literal["model"] = "model"
+    created: int
+    owned_by: str = "wenda"
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelCard]
+
+
+class OpenAIErrorInfo(BaseModel):
+    message: str = Field(description="Plain words, Chinese first, then English.")
+    type: str = Field(description="OpenAI error type, e.g. invalid_request_error.")
+    param: str | None = None
+    code: str | None = Field(default=None, description="Wenda's stable error code.")
+
+
+class OpenAIErrorResponse(BaseModel):
+    """OpenAI's error shape (also carries Wenda's ``code``), so OpenAI SDKs raise properly."""
+
+    error: OpenAIErrorInfo
+
+
+def dump(model: BaseModel) -> dict[str, Any]:
+    return model.model_dump(mode="json")
