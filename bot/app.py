@@ -26,8 +26,18 @@ from telegram.ext import (
 from wenda.bot import handlers
 from wenda.bot.ratelimit import RateLimiter
 from wenda.bot.settings import BotSettings
-from wenda.bot.state import CORE_KEY, LIMITER_KEY, SETTINGS_KEY, Core, get_core
+from wenda.bot.state import (
+    CORE_KEY,
+    FEEDBACK_KEY,
+    LIMITER_KEY,
+    SETTINGS_KEY,
+    WATCHER_KEY,
+    Core,
+    get_core,
+)
+from wenda.index.feedback import FeedbackStore
 from wenda.index.settings import Settings
+from wenda.index.watch import corpus_watcher
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +71,9 @@ async def post_init(application: Application) -> None:
         await application.bot.set_my_commands(COMMANDS)
     except TelegramError as exc:  # a menu is nice to have; never a reason not to start
         logger.warning("could not set the bot commands: %s", exc)
+    watcher = application.bot_data.get(WATCHER_KEY)  # WENDA_WATCH=1: rebuild on changes
+    if watcher is not None:
+        watcher.start()
     documents = await asyncio.to_thread(core.documents)
     logger.info(
         "@%s serves %d documents (index version %s)",
@@ -68,6 +81,12 @@ async def post_init(application: Application) -> None:
         len(documents),
         core.version,
     )
+
+
+async def post_shutdown(application: Application) -> None:
+    watcher = application.bot_data.get(WATCHER_KEY)
+    if watcher is not None:
+        await asyncio.to_thread(watcher.stop)
 
 
 async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -102,6 +121,7 @@ def build_application(settings: Settings, core: Core) -> Application:
             )
         )
         .post_init(post_init)
+        .post_shutdown(post_shutdown)
     )
     if settings.telegram_api_base_url:
         base_url, file_url = api_urls(settings.telegram_api_base_url)
@@ -110,6 +130,9 @@ def build_application(settings: Settings, core: Core) -> Application:
     application.bot_data[CORE_KEY] = core
     application.bot_data[SETTINGS_KEY] = settings
     application.bot_data[LIMITER_KEY] = RateLimiter(settings.telegram_rate_per_minute)
+    # 👍/👎 votes live next to the index versions, so they survive rebuilds.
+    application.bot_data[FEEDBACK_KEY] = FeedbackStore.in_index_dir(settings.index_dir)
+    application.bot_data[WATCHER_KEY] = corpus_watcher(settings, lambda: core)
 
     new_messages = filters.UpdateType.MESSAGE
     questions = filters.TEXT & ~filters.COMMAND & new_messages

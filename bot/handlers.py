@@ -7,6 +7,7 @@ The core is CPU-bound, so every call into it runs in a worker thread
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 import math
 import re
@@ -28,22 +29,30 @@ from wenda.bot.formatting import (
     status_html,
 )
 from wenda.bot.keyboards import (
+    FeedbackRequest,
     MoreRequest,
     PassageRequest,
     parse_callback,
     sources_keyboard,
     version_tag,
+    with_feedback_row,
+    without_feedback_row,
     without_more_button,
 )
 from wenda.bot.ratelimit import Verdict
+from wenda.bot.splitting import MAX_MESSAGE_CHARS
 from wenda.bot.state import (
     REINDEX_KEY,
+    VOTED_KEY,
     StoredAnswer,
     get_core,
+    get_feedback,
     get_limiter,
     get_settings,
     recall_answer,
+    recent_questions,
     remember_answer,
+    remember_question,
 )
 from wenda.index.errors import (
     BuildInProgressError,
@@ -51,6 +60,8 @@ from wenda.index.errors import (
     InvalidQuestionError,
     QuestionTooLongError,
 )
+from wenda.index.query.followup import resolve_followup
+from wenda.index.store.lexical import ChineseTokenizer
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +70,10 @@ INDEX_NOT_READY = "索引还没有准备好，请稍后再试。"
 EXPIRED_ANSWER = "这条回答已过期，请重新提问。"
 EXPIRED_PASSAGE = "这段来源已过期（索引可能已更新），请重新提问。"
 UNKNOWN_BUTTON = "这个按钮已失效。"
+THANKS = "谢谢你的反馈！"
+ALREADY_VOTED = "已经收到你对这条回答的反馈。"
+FEEDBACK_OFF = "暂时无法记录反馈。"
+_TOKENIZER = ChineseTokenizer()  # a thin wrapper; jieba's dictionary loads on first use
 _LEADING_PUNCT = " \t\n,，:：;；"
 
 
@@ -153,8 +168,12 @@ async def answer_question(
         )
         return
     core = get_core(context.bot_data)
+    history = recent_questions(context.chat_data)  # "那重庆呢？" builds on the last question
+    resolved = question
+    if history:
+        resolved = await asyncio.to_thread(resolve_followup, history, question, _TOKENIZER)
     try:
-        answer = await asyncio.to_thread(core.ask, question)
+        answer = await asyncio.to_thread(core.ask, resolved)
     except QuestionTooLongError as exc:
         await message.reply_text(f"问题太长了，请控制在 {exc.limit} 字以内。", do_quote=quote)
         return
@@ -164,10 +183,18 @@ async def answer_question(
     except IndexNotReadyError:
         await message.reply_text(INDEX_NOT_READY, do_quote=quote)
         return
-    key = remember_answer(context.chat_data, answer)
+    if context.chat_data is not None:
+        remember_question(context.chat_data, question)
+    key = remember_answer(context.chat_data, answer, asked=question)
     version = answer.index_version or core.version
     markup = sources_keyboard(key, answer.passages, version, count=SHOWN_PASSAGES)
-    await _reply_parts(message, format_answer(answer), markup, quote=quote)
+    if get_feedback(context.bot_data) is not None:
+        markup = with_feedback_row(markup, key)
+    parts = format_answer(answer)
+    understood = f"<i>（理解为：{html.escape(resolved)}）</i>\n"
+    if resolved != question and len(understood) + len(parts[0]) <= MAX_MESSAGE_CHARS:
+        parts[0] = understood + parts[0]
+    await _reply_parts(message, parts, markup, quote=quote)
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -218,6 +245,9 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.answer(UNKNOWN_BUTTON)
         return
     stored = recall_answer(context.chat_data, request.key)
+    if isinstance(request, FeedbackRequest):
+        await _vote(update, context, request, stored)
+        return
     if isinstance(request, MoreRequest):
         if stored is None:
             await query.answer(EXPIRED_ANSWER, show_alert=True)
@@ -234,6 +264,47 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await _send_parts(context, chat.id, parts, markup)
         return
     await _show_passage(update, context, request, stored)
+
+
+async def _vote(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    request: FeedbackRequest,
+    stored: StoredAnswer | None,
+) -> None:
+    """👍/👎: store the vote once per answer, then drop the vote buttons."""
+    query = update.callback_query
+    assert query is not None
+    store = get_feedback(context.bot_data)
+    if store is None:
+        await query.answer(FEEDBACK_OFF)
+        return
+    if stored is None or context.chat_data is None:
+        await query.answer(EXPIRED_ANSWER, show_alert=True)
+        return
+    voted: set[str] = context.chat_data.setdefault(VOTED_KEY, set())
+    if request.key in voted:
+        await query.answer(ALREADY_VOTED)
+        return
+    voted.add(request.key)
+    await asyncio.to_thread(
+        store.add,
+        request.vote,
+        question=stored.asked or stored.question,
+        answer=stored.text,
+        chunk_ids=stored.cited,
+        index_version=stored.version,
+        source="bot",
+        resolved_question=stored.question,
+        answerable=stored.answerable,
+    )
+    await query.answer(THANKS)
+    message = query.message
+    if isinstance(message, Message) and message.reply_markup is not None:
+        try:
+            await query.edit_message_reply_markup(without_feedback_row(message.reply_markup))
+        except BadRequest as exc:
+            logger.debug("could not drop the vote buttons: %s", exc)
 
 
 async def _show_passage(
