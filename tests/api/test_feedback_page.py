@@ -1,0 +1,84 @@
+"""The question page: conversation history, 👍/👎, relevance, folding; no internal version id.
+
+The page's pure helpers run under node (the same file the browser loads); the page and its
+endpoints are served by a real uvicorn.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from wenda.api import create_app
+from wenda.api.web import STATIC_DIR
+
+from tests.api.conftest import LiveServer
+
+NODE = shutil.which("node")
+APP_JS = STATIC_DIR / "app.js"
+
+
+def run_view(expression: str) -> Any:
+    """Evaluate ``expression`` with ``v`` = the page's WendaView helpers, in node."""
+    if NODE is None:
+        pytest.skip("node is not installed")
+    script = (
+        f"const v = require({json.dumps(str(APP_JS))}); console.log(JSON.stringify({expression}));"
+    )
+    out = subprocess.run([NODE, "-e", script], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def test_passages_far_below_the_first_are_folded() -> None:
+    passages = [{"n": 1, "score": 1.0}, {"n": 2, "score": 0.51}, {"n": 3, "score": 0.155}]
+    parts = run_view(f"v.fold({json.dumps(passages)})")
+    assert [p["n"] for p in parts["shown"]] == [1, 2]
+    assert [p["n"] for p in parts["folded"]] == [3]
+    assert run_view("v.fold([])") == {"shown": [], "folded": []}
+    # a weak first passage does not hide close ones
+    weak = [{"n": 1, "score": 0.2}, {"n": 2, "score": 0.15}]
+    assert run_view(f"v.fold({json.dumps(weak)}).folded") == []
+
+
+def test_relevance_is_a_clamped_percentage() -> None:
+    assert run_view(
+        "[v.relevance(1), v.relevance(0.5149), v.relevance(-1), v.relevance(null)]"
+    ) == [
+        100,
+        51,
+        0,
+        0,
+    ]
+
+
+def test_history_keeps_the_latest_questions() -> None:
+    history = run_view("['a','b','c','d','e','f'].reduce((h, q) => v.remember(h, q), [])")
+    assert history == ["b", "c", "d", "e", "f"]
+
+
+def test_page_has_conversation_feedback_and_no_version(
+    shared_settings: Any, shared_core: Any
+) -> None:
+    with (
+        LiveServer(create_app(shared_settings, core=shared_core)) as server,
+        httpx.Client(base_url=server.url) as http,
+    ):
+        page = http.get("/").text
+        js = http.get("/static/app.js").text
+    for needed in ('id="feedback"', 'data-vote="up"', 'data-vote="down"', 'id="new-chat"'):
+        assert needed in page, needed
+    assert 'id="understood"' in page and 'id="history"' in page
+    for needed in ('fetch("feedback"', 'fetch("followup"', "相关度", "details", "理解为："):
+        assert needed in js, needed
+    # the internal index version is for operators (/readyz), not for readers of the page
+    assert "index_version" not in js and "s.version" not in js and "版本" not in js
+
+
+def test_static_dir_is_the_one_in_the_repo() -> None:
+    assert Path(__file__).resolve().parents[2] / "api" / "static" == APP_JS.parent
