@@ -8,6 +8,7 @@ the previous version serving, and its collections are dropped by the next ``clea
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -201,21 +202,19 @@ class MilvusWriter:
         """The first analyzer the server accepts (see ``milvus_schema.ANALYZERS``)."""
         for i, analyzer in enumerate(analyzers):
             try:
-                self._conn.guard(
-                    lambda a=analyzer: create_chunks_collection(
-                        self._conn.client,
-                        self.names["chunks"],
-                        self._manifest.dim,
-                        a,
-                        self._conn.timeout,
-                    )
-                )
+                self._conn.guard(functools.partial(self._create_chunks_with, analyzer))
                 return analyzer
             except MilvusException as exc:
                 if is_unreachable(exc) or i == len(analyzers) - 1:
                     raise
                 log.info("analyzer %s not supported here (%s)", analyzer, exc.message)
         raise ValueError("no analyzer given")
+
+    def _create_chunks_with(self, analyzer: dict[str, Any]) -> None:
+        conn = self._conn
+        create_chunks_collection(
+            conn.client, self.names["chunks"], self._manifest.dim, analyzer, conn.timeout
+        )
 
     def _claim(self, doc_id: str, ids: list[int]) -> None:
         if doc_id in self._docs:

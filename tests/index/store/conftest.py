@@ -5,6 +5,8 @@ Add a backend by adding a name to ``STORE_BACKENDS`` and a branch to ``_make_sto
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -14,17 +16,32 @@ from wenda.index.models import Chunk, Section
 from wenda.index.store.base import Store, StoredDocument
 from wenda.index.store.manifest import Manifest
 
-STORE_BACKENDS = ["local"]
+# Milvus: Lite in this process, and a real ``milvus-lite server`` over gRPC (the protocol a
+# cluster speaks); only when the milvus extra is installed.
+HAVE_MILVUS = importlib.util.find_spec("pymilvus") is not None
+STORE_BACKENDS = ["local", *(["milvus-lite", "milvus-server"] if HAVE_MILVUS else [])]
 DIM = 16
 
 StoreFactory = Callable[[], Store]
 
+if HAVE_MILVUS:
+    from tests.index.store.milvus_server import milvus_server  # noqa: F401 (a fixture)
 
-def _make_store(backend: str, root: Path) -> Store:
+
+def _make_store(backend: str, root: Path, request: pytest.FixtureRequest) -> Store:
     if backend == "local":
         from wenda.index.store.local import LocalStore
 
         return LocalStore(root / "idx")
+    if backend.startswith("milvus"):
+        from wenda.index.store.milvus import MilvusParams, MilvusStore
+
+        if backend == "milvus-server":
+            uri = request.getfixturevalue("milvus_server").uri
+        else:
+            uri = str(root / "milvus.db")
+        prefix = "c" + hashlib.sha1(str(root).encode()).hexdigest()[:12]  # one per test
+        return MilvusStore(MilvusParams(uri, None, prefix, root, 100_000, 16, 64, 64))
     raise ValueError(backend)
 
 
@@ -35,7 +52,7 @@ def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[St
     opened: list[Store] = []
 
     def make() -> Store:
-        store = _make_store(request.param, tmp_path)
+        store = _make_store(request.param, tmp_path, request)
         opened.append(store)
         return store
 
