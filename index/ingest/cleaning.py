@@ -4,8 +4,10 @@ PDF extraction of newspaper pages breaks lines at the column edge, in the middle
 and numbers ("2020\\n\\n年7月"), sprinkles blank lines into paragraphs and leaves
 stand-alone headings ("共建科创中心"). Retrieval and citations need whole sentences and
 numbers, so lines are rejoined here, and headings are recorded as sections so the chunker
-can keep them out of sentences. Width forms are never changed (citations quote the
-original; ``wenda.index.ingest.normalize`` handles widths for matching).
+can keep them out of sentences. Every step is linear in the input (hostile files hold the
+build lock): paragraphs are joined as lists of parts and only their tails are inspected.
+Width forms are never changed (citations quote the original; ``wenda.index.ingest.normalize``
+handles widths for matching).
 
 Layouts (chosen by the loader):
 - ``extracted`` (PDF, plain text): any line may be broken, blank lines are unreliable.
@@ -28,6 +30,7 @@ LAYOUTS = (EXTRACTED, WRAPPED, PARAGRAPHS)
 HEADING_MAX_WIDTH = 20.0  # display width (CJK = 1, ASCII = 0.5) of a heading line
 HEADING_LONG_MAX_WIDTH = 30.0  # allowed when the next line is at least twice as wide
 HEADING_MAX_LINES = 3
+_TAIL_CHARS = 64  # longer than any paragraph-ending pattern (credit lines, closers)
 
 _NEWLINES = re.compile(r"\r\n|[\r\n\f\v\x85\u2028\u2029]")
 _SPACES = re.compile(r"[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
@@ -35,6 +38,7 @@ _INVISIBLE = re.compile(r"[\u200b-\u200d\u2060\ufeff]")
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 _PARA_END = frozenset("。！？；…!?;.．｡")
 _CLOSERS = frozenset("”’」』）)]】》〉〕\"'")
+_CLOSER_CHARS = "".join(_CLOSERS)
 _NO_HEADING_PUNCT = frozenset("，,；;")
 _CONTINUATION_START = frozenset("，,。．.、；;：:？?！!”’」』）)]】》〉〕…—")
 _CREDIT = re.compile(r"\s摄(?:/\S{1,12})?$|(?:记者|通讯员|摄影|实习生)\s+\S{2,4}(?:/\S{1,12})?$")
@@ -105,12 +109,18 @@ def width(text: str) -> float:
 
 def ends_paragraph(text: str) -> bool:
     """True when a line ends with terminal punctuation (optionally closed by quotes)."""
-    stripped = text.rstrip("".join(_CLOSERS))
+    return _ends_sentence(text[-_TAIL_CHARS:]) or _bracketed(text[:1], text[-1:])
+
+
+def _ends_sentence(tail: str) -> bool:
+    stripped = tail.rstrip(_CLOSER_CHARS)
     if stripped and stripped[-1] in _PARA_END:
         return True
-    if _CREDIT.search(text):  # photo credit: "记者 张锦辉 摄/视觉重庆"
-        return True
-    return text[:1] in "（(" and text[-1:] in "）)"  # a fully bracketed note
+    return bool(_CREDIT.search(tail))  # photo credit: "记者 张锦辉 摄/视觉重庆"
+
+
+def _bracketed(first: str, last: str) -> bool:
+    return first in "（(" and last in "）)"  # a fully bracketed note
 
 
 def _heading_like(text: str) -> bool:
@@ -194,9 +204,28 @@ def _block_heading_run(lines: list[_Line], i: int, prev_end: bool, depth: int = 
 
 @dataclass
 class _Block:
-    text: str
+    """A paragraph or heading being assembled; parts are joined once, at render time."""
+
+    parts: list[str]
     heading: bool
     run: int = -1
+    tail: str = ""  # the last characters of the joined text, for ends_paragraph
+
+    @classmethod
+    def start(cls, line: _Line) -> _Block:
+        return cls([line.text], line.heading, line.run, line.text[-_TAIL_CHARS:])
+
+    def append(self, text: str) -> None:
+        sep = fragment_separator(self.tail, text)
+        self.parts += (sep, text) if sep else (text,)
+        self.tail = (self.tail + sep + text)[-_TAIL_CHARS:]
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    def ends_paragraph(self) -> bool:
+        return _ends_sentence(self.tail) or _bracketed(self.parts[0][:1], self.tail[-1:])
 
 
 def _assemble(lines: list[_Line], layout: str) -> list[_Block]:
@@ -205,9 +234,9 @@ def _assemble(lines: list[_Line], layout: str) -> list[_Block]:
     for line in lines:
         prev = blocks[-1] if blocks else None
         if prev is not None and _joins(prev, line, layout):
-            prev.text = join_fragments(prev.text, line.text)
+            prev.append(line.text)
         else:
-            blocks.append(_Block(line.text, line.heading, line.run))
+            blocks.append(_Block.start(line))
     return blocks
 
 
@@ -217,16 +246,19 @@ def _joins(prev: _Block, line: _Line, layout: str) -> bool:
         return prev.heading and line.heading and line.run >= 0 and prev.run == line.run
     if layout == PARAGRAPHS or (layout == WRAPPED and line.blank_before):
         return False
-    return not (ends_paragraph(prev.text) or _LIST_ITEM.match(line.text))
+    return not (prev.ends_paragraph() or _LIST_ITEM.match(line.text))
+
+
+def fragment_separator(left: str, right: str) -> str:
+    """ " " between two ASCII words of a broken line, "" otherwise (CJK, numbers)."""
+    a, b = left[-1], right[0]
+    ascii_words = a.isascii() and b.isascii() and (a.isalnum() or a in ",;:)!?%") and b.isalnum()
+    return " " if ascii_words and not (a.isdigit() and b.isdigit()) else ""
 
 
 def join_fragments(left: str, right: str) -> str:
     """Join two pieces of a broken line: no space for CJK, one space between ASCII words."""
-    a, b = left[-1], right[0]
-    ascii_words = a.isascii() and b.isascii() and (a.isalnum() or a in ",;:)!?%") and b.isalnum()
-    if ascii_words and not (a.isdigit() and b.isdigit()):
-        return f"{left} {right}"
-    return left + right
+    return left + fragment_separator(left, right) + right
 
 
 def _render(blocks: list[_Block]) -> tuple[str, tuple[Section, ...]]:

@@ -3,7 +3,8 @@
 Scanning only stats and hashes files, so an indexer can compare hashes with its previous
 manifest and load, clean and chunk just the new or changed documents. Every file that
 cannot be used is logged once (logger ``wenda.corpus``) and listed in ``skipped``; one bad
-file never stops the others.
+file never stops the others: any exception while reading one document becomes a skip with
+its reason. The walk itself (links, FIFOs, loops, odd names) is in ``corpus_walk``.
 """
 
 from __future__ import annotations
@@ -16,16 +17,30 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple
 
-from wenda.index.ingest.cleaning import clean
-from wenda.index.ingest.loaders import UnreadableDocumentError, check_suffix, load_bytes, read_bytes
+from wenda.index.errors import CorpusNotFoundError
+from wenda.index.ingest.corpus_walk import (
+    check_regular_inside,
+    display_name,
+    is_junk,
+    raw_relative_path,
+    walk_corpus,
+)
+from wenda.index.ingest.encoding import decoding_document
+from wenda.index.ingest.loaders import (
+    LoadOptions,
+    UnreadableDocumentError,
+    check_suffix,
+    load_bytes,
+    read_bytes,
+)
+from wenda.index.ingest.pages import build_document
 from wenda.index.models import Document
 
 logger = logging.getLogger("wenda.corpus")
 
-# Files that are never documents and not worth a warning (editor and OS droppings).
-_JUNK_NAMES = frozenset({"thumbs.db", "desktop.ini", "icon\r"})
-_JUNK_PREFIXES = ("~$", ".~lock.", ".")
-_JUNK_SUFFIXES = ("~", ".tmp", ".swp", ".bak", ".part", ".crdownload")
+__all__ = ["CorpusEntry", "CorpusScan", "is_junk", "load_document", "scan_corpus"]
+
+_MAX_REASON_CHARS = 300
 
 
 class CorpusEntry(NamedTuple):
@@ -85,8 +100,8 @@ def scan_corpus(corpus_dir: Path, max_bytes: int) -> CorpusScan:
     corpus_dir = Path(corpus_dir)
     scan = CorpusScan(corpus_dir, max_bytes)
     if not corpus_dir.is_dir():
-        raise FileNotFoundError(f"corpus folder not found: {corpus_dir}")
-    paths = {path.relative_to(corpus_dir).as_posix(): path for path in _walk(corpus_dir)}
+        raise CorpusNotFoundError(str(corpus_dir))
+    paths = dict(walk_corpus(corpus_dir, scan._skip))
     for doc_id in sorted(paths):
         path = paths[doc_id]
         try:
@@ -113,7 +128,9 @@ def _hash_file(path: Path, max_bytes: int) -> str:
         raise UnreadableDocumentError(f"cannot read file: {exc.strerror} (无法读取)") from exc
 
 
-def load_document(corpus_dir: Path, doc_id: str, max_bytes: int) -> Document:
+def load_document(
+    corpus_dir: Path, doc_id: str, max_bytes: int, options: LoadOptions | None = None
+) -> Document:
     """Read and clean one document.
 
     Raises ``UnreadableDocumentError`` after logging the one warning for that file, so
@@ -121,59 +138,35 @@ def load_document(corpus_dir: Path, doc_id: str, max_bytes: int) -> Document:
     parsed (the file may have changed since the scan); store the document's own hash.
     """
     try:
-        return _load(Path(corpus_dir), doc_id, max_bytes)
+        with decoding_document(doc_id):
+            return _load(Path(corpus_dir), doc_id, max_bytes, options)
     except UnreadableDocumentError as exc:
         _warn(doc_id, exc.reason)
         raise
+    except Exception as exc:  # a loader bug or hostile file: skip this one document only
+        reason = f"cannot read document: {type(exc).__name__}: {exc}"[:_MAX_REASON_CHARS]
+        _warn(doc_id, f"{reason} (无法读取)")
+        raise UnreadableDocumentError(f"{reason} (无法读取)") from exc
 
 
 def _warn(doc_id: str, reason: str) -> None:
     logger.warning("skipping %s: %s", doc_id, reason)
 
 
-def _load(corpus_dir: Path, doc_id: str, max_bytes: int) -> Document:
+def _load(corpus_dir: Path, doc_id: str, max_bytes: int, options: LoadOptions | None) -> Document:
     relative = PurePosixPath(doc_id)
     if relative.is_absolute() or ".." in relative.parts:
         raise UnreadableDocumentError("path outside the corpus folder (路径不在语料目录内)")
     path = corpus_dir / relative
-    if not path.is_file():
-        raise UnreadableDocumentError("file not found (文件不存在)")
+    if not os.path.lexists(path):
+        path = corpus_dir / raw_relative_path(doc_id)  # a non-UTF-8 name, see safe_doc_id
+        if not os.path.lexists(path):
+            raise UnreadableDocumentError("file not found (文件不存在)")
+    check_regular_inside(corpus_dir.resolve(), path)  # may have changed since the scan
     data = read_bytes(path, max_bytes)
-    loaded = load_bytes(path.name, data)
-    text, sections = clean(loaded.text, layout=loaded.layout, headings=loaded.headings)
-    if not text:
-        raise UnreadableDocumentError("empty document (文档为空)")
-    return Document(
-        doc_id=doc_id,
-        title=loaded.title,
-        text=text,
-        sections=sections,
-        content_hash=content_hash(data),
-    )
+    loaded = load_bytes(display_name(path.name), data, options)
+    return build_document(doc_id, loaded, content_hash(data))
 
 
 def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def is_junk(name: str) -> bool:
-    """Hidden files, Office lock files (~$x.docx), backups and OS metadata files."""
-    lowered = name.lower()
-    return (
-        lowered in _JUNK_NAMES
-        or name.startswith(_JUNK_PREFIXES)
-        or lowered.endswith(_JUNK_SUFFIXES)
-    )
-
-
-def _walk(corpus_dir: Path) -> Iterator[Path]:
-    """Files under ``corpus_dir``; hidden folders are skipped, symlinked dirs not followed."""
-    for dirpath, dirnames, filenames in os.walk(corpus_dir):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith((".", "__")))
-        for name in sorted(filenames):
-            path = Path(dirpath) / name
-            if is_junk(name):
-                logger.debug("ignoring %s", path)
-                continue
-            if path.is_file():
-                yield path
