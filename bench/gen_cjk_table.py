@@ -21,6 +21,7 @@ this script's output).
 
 from __future__ import annotations
 
+import json
 import sys
 import unicodedata
 from pathlib import Path
@@ -75,7 +76,10 @@ def render(table: dict[int, str]) -> str:
         "",
         "LOOKALIKES: dict[int, str] = {",
     ]
-    lines += [f"    0x{code:X}: {target!r},  # {chr(code)}" for code, target in table.items()]
+    lines += [
+        f"    0x{code:X}: {json.dumps(target, ensure_ascii=False)},  # {chr(code)}"
+        for code, target in table.items()
+    ]
     lines += ["}", ""]
     return "\n".join(lines)
 
