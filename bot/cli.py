@@ -37,6 +37,18 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
+class _QuietBootstrap(logging.Filter):
+    """Drop python-telegram-bot's traceback when start-up fails (bad token, no network).
+
+    The error is re-raised to :func:`run`, which prints one clear line instead; failures
+    after start-up still log as usual.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        return not (args and "Bootstrap" in str(args[0]) and record.levelno >= logging.ERROR)
+
+
 def _fail(message: str, code: int) -> int:
     print(f"wenda bot: {message}", file=sys.stderr)
     return code
@@ -57,6 +69,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if logging.getLogger("bot").level == logging.NOTSET:
         logging.getLogger("bot").setLevel(logging.INFO)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per getUpdates otherwise
+    logging.getLogger("telegram.ext").addFilter(_QuietBootstrap())
 
     from telegram import Update
     from telegram.error import InvalidToken, TelegramError
