@@ -19,7 +19,7 @@ import numpy as np
 from wenda.index.embedding.base import Embedder
 from wenda.index.ingest.chunking import chunk_document
 from wenda.index.ingest.corpus import load_document, scan_corpus
-from wenda.index.ingest.loaders import UnreadableDocumentError
+from wenda.index.ingest.loaders import LoadOptions, UnreadableDocumentError
 from wenda.index.models import BuildReport, Chunk
 from wenda.index.settings import Settings
 from wenda.index.store.base import IndexReader, Store, StoredDocument, open_store
@@ -127,11 +127,14 @@ def _build_from(
             to_load.append(cand)
     report_progress("scan", 1, 1)
 
+    load_options = LoadOptions.from_settings(settings)  # OCR page limit + cache, zip limits
     for i, cand in enumerate(to_load):
         report_progress("load", i, len(to_load))
         old = old_docs.get(cand.doc_id)
         try:
-            doc = load_document(settings.corpus_dir, cand.doc_id, settings.max_file_bytes)
+            doc = load_document(
+                settings.corpus_dir, cand.doc_id, settings.max_file_bytes, load_options
+            )
         except UnreadableDocumentError as exc:
             report.skipped.append((cand.doc_id, exc.message))
             if old is not None and not full:
@@ -141,7 +144,7 @@ def _build_from(
             continue
         now = datetime.now(UTC).isoformat(timespec="seconds")
         stored = StoredDocument(
-            doc.doc_id, doc.title, doc.content_hash, doc.text, doc.sections, now
+            doc.doc_id, doc.title, doc.content_hash, doc.text, doc.sections, now, doc.ocr
         )
         chunks = chunk_document(
             doc,
