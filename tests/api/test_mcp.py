@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -13,8 +15,9 @@ import anyio
 import pytest
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
 
-from tests.api.conftest import copy_seed_corpus
+from tests.api.conftest import copy_seed_corpus, wait_until
 from tests.conftest import PASSAGE_KEYS
 
 WENDA = str(Path(sys.executable).with_name("wenda"))
@@ -25,19 +28,23 @@ DOC = "川渝合作成效盘点.txt"
 Scenario = Callable[[ClientSession], Awaitable[None]]
 
 
+def server_env(root: Path, **env: str) -> dict[str, str]:
+    return {
+        "WENDA_CORPUS_DIR": str(root / "corpus"),
+        "WENDA_INDEX_DIR": str(root / "idx"),
+        # The SDK passes only a safe base environment; keep an import path if one is set.
+        **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"},
+        **env,
+    }
+
+
 def run_mcp(root: Path, scenario: Scenario, **env: str) -> None:
     """Spawn ``wenda mcp`` over the corpus in ``root`` and run ``scenario`` in a session."""
     params = StdioServerParameters(
         command=WENDA,
         args=["mcp"],
         cwd=str(root),  # no stray .env from the repository
-        env={
-            "WENDA_CORPUS_DIR": str(root / "corpus"),
-            "WENDA_INDEX_DIR": str(root / "idx"),
-            # The SDK passes only a safe base environment; keep an import path if one is set.
-            **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"},
-            **env,
-        },
+        env=server_env(root, **env),
     )
 
     async def main() -> None:
@@ -116,6 +123,40 @@ def test_tools_over_stdio_with_the_hashing_model(root: Path) -> None:
         assert again["answerable"] is True
 
     run_mcp(root, scenario, WENDA_MODEL="hashing")
+
+
+def test_streamable_http_transport(root: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, **server_env(root, WENDA_MODEL="hashing")}
+    args = [WENDA, "mcp", "--transport", "streamable-http", "--port", str(port)]
+    with (root / "http.log").open("w") as log:
+        server = subprocess.Popen(args, cwd=root, env=env, stdout=log, stderr=log)
+    try:
+
+        def listening() -> bool:
+            assert server.poll() is None, (root / "http.log").read_text()
+            with socket.socket() as probe:
+                return probe.connect_ex(("127.0.0.1", port)) == 0
+
+        wait_until(listening, timeout=60)
+
+        async def main() -> None:
+            async with (
+                streamable_http_client(f"http://127.0.0.1:{port}/mcp") as (read, write),
+                ClientSession(read, write, read_timeout_seconds=120) as session,
+            ):
+                await session.initialize()
+                names = {t.name for t in (await session.list_tools()).tools}
+                assert names == {"ask", "search", "get_document"}
+                ask = structured(await session.call_tool("ask", {"question": MEDICAL}))
+                assert ask["answerable"] is True and "5182家" in ask["answer"]
+
+        anyio.run(main)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 @pytest.mark.model

