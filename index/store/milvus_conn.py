@@ -50,13 +50,20 @@ class MilvusConnection:
         self.timeout = timeout
         # pymilvus logs a traceback at ERROR for every failed call, including the ones we
         # expect (a missing alias, a reconnect); we translate them. Explicit levels win.
-        quiet = logging.getLogger("pymilvus")
-        if quiet.level == logging.NOTSET:
-            quiet.setLevel(logging.CRITICAL)
+        for name in ("pymilvus", "milvus_lite"):
+            quiet = logging.getLogger(name)
+            if quiet.level == logging.NOTSET:
+                quiet.setLevel(logging.CRITICAL)
         try:
             self.client = MilvusClient(uri=uri, token=token or "", timeout=timeout)
         except Exception as exc:
-            raise StoreUnavailableError(uri, _reason(exc)) from exc
+            reason = _reason(exc)
+            if "://" not in uri:  # Milvus Lite in process: its data folder has one owner
+                reason += (
+                    " (Milvus Lite 的数据目录只能由一个进程使用；多进程请用服务器地址 / a Milvus "
+                )
+                reason += "Lite folder serves one process only: run `milvus-lite server`)"
+            raise StoreUnavailableError(uri, reason) from exc
 
     def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         """``client.method(*args, **kwargs)`` with unreachable → ``StoreUnavailableError``."""
