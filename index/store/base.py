@@ -53,6 +53,7 @@ class StoredDocument:
     text: str
     sections: tuple[Section, ...]
     indexed_at: str  # ISO 8601, UTC
+    ocr: bool = False  # some text was recognised from images
 
 
 def chunk_id_for(doc_id: str, content_hash: str, start: int, end: int) -> int:

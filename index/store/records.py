@@ -27,7 +27,8 @@ CREATE TABLE documents (
     text TEXT NOT NULL,
     sections TEXT NOT NULL,
     indexed_at TEXT NOT NULL,
-    chunk_count INTEGER NOT NULL
+    chunk_count INTEGER NOT NULL,
+    ocr INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE chunks (
     id INTEGER PRIMARY KEY,
@@ -50,7 +51,7 @@ def _chunk(row: Sequence[Any]) -> Chunk:
     """A Chunk from (doc_id, title, section, start, end, text, page)."""
     if _HAS_PAGE:
         return Chunk(*row[:6], page=row[6])  # type: ignore[call-arg]
-    return Chunk(*row[:6])
+    return Chunk(*row[:6])  # pragma: no cover - before models.Chunk had a page
 
 
 def _doc_row(doc: StoredDocument, chunk_count: int) -> tuple[object, ...]:
@@ -63,6 +64,7 @@ def _doc_row(doc: StoredDocument, chunk_count: int) -> tuple[object, ...]:
         sections,
         doc.indexed_at,
         chunk_count,
+        int(doc.ocr),
     )
 
 
@@ -82,7 +84,7 @@ class RecordWriter:
         token_lists: Sequence[Sequence[str]],
     ) -> None:
         self._conn.execute(
-            "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?)", _doc_row(doc, len(chunks))
+            "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)", _doc_row(doc, len(chunks))
         )
         self._conn.executemany(
             f"INSERT INTO chunks ({_CHUNK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -182,7 +184,7 @@ class ChunkStore:
 
     def document(self, doc_id: str) -> StoredDocument | None:
         rows = self._all(
-            "SELECT doc_id, title, content_hash, text, sections, indexed_at FROM documents "
+            "SELECT doc_id, title, content_hash, text, sections, indexed_at, ocr FROM documents "
             "WHERE doc_id = ?",
             [doc_id],
         )
@@ -190,11 +192,11 @@ class ChunkStore:
             return None
         r = rows[0]
         sections = tuple(Section(t, s, e) for t, s, e in json.loads(r[4]))
-        return StoredDocument(r[0], r[1], r[2], r[3], sections, r[5])
+        return StoredDocument(r[0], r[1], r[2], r[3], sections, r[5], bool(r[6]))
 
     def document_infos(self) -> list[DocumentInfo]:
         rows = self._all(
-            "SELECT doc_id, title, chunk_count, content_hash, indexed_at, length(text) "
+            "SELECT doc_id, title, chunk_count, content_hash, indexed_at, length(text), ocr "
             "FROM documents ORDER BY doc_id"
         )
-        return [DocumentInfo(*r) for r in rows]
+        return [DocumentInfo(*r[:6], ocr=bool(r[6])) for r in rows]

@@ -6,6 +6,8 @@ rollback, incremental builds, invisible aborted builds and stable ids.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from wenda.index.errors import BuildInProgressError, IndexDamagedError
@@ -200,3 +202,22 @@ def test_unknown_version_is_reported_as_damaged(store_factory: StoreFactory) -> 
     with pytest.raises(IndexDamagedError) as info:
         store.open("v20000101T000000000000Z")
     assert info.value.version == "v20000101T000000000000Z" and info.value.reason
+
+
+def test_document_flags_survive_add_and_copy(store_factory: StoreFactory) -> None:
+    store = store_factory()
+    doc, chunks, vectors, tokens = make_doc("scan.pdf", BETA)
+    writer = store.begin(None, manifest())
+    writer.add_document(dataclasses.replace(doc, ocr=True), chunks, vectors, tokens)
+    first = store.open(writer.publish())
+    second_writer = store.begin(first, manifest())
+    second_writer.copy_document("scan.pdf")
+    second = store.open(second_writer.publish())
+    for reader in (first, second):
+        stored = reader.document("scan.pdf")
+        assert stored is not None and stored.ocr
+        assert [d.ocr for d in reader.documents()] == [True]
+        ids = reader.doc_chunk_ids("scan.pdf")
+        by_id = reader.chunks(ids)
+        assert [by_id[i].page for i in ids] == [1, 2]
+        reader.close()
