@@ -110,11 +110,11 @@ class DocumentInfo:
     content_hash: str
     indexed_at: str  # ISO 8601, UTC
     chars: int
+    ocr: bool = False  # some of the text was recognised from images
 
 
 @dataclass(frozen=True)
 class IndexStatus:
-    ocr: bool = False  # some of the text was recognised from images
     version: str
     documents: int
     chunks: int
