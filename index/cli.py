@@ -68,6 +68,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         flat = " ".join(p.text.split())
         snippet = flat if len(flat) <= 120 else flat[:120] + "…"
         where = f"{p.title} · {p.section}" if p.section else p.title
+        where += f" · 第{p.page}页" if p.page else ""
         print(f"[{p.n}] {where} ({p.doc_id} {p.start}-{p.end}, score {p.score:.2f})")
         print(f"    {snippet}")
     return 0
@@ -76,7 +77,6 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from wenda.index.core import Wenda
     from wenda.index.evaluation import evaluate, format_result, load_jsonl
-        where += f" · 第{p.page}页" if p.page else ""
 
     items = load_jsonl(Path(args.file))
     core = Wenda.open(settings)
