@@ -94,6 +94,7 @@ class MilvusReader:
                     r["content_hash"],
                     r["indexed_at"],
                     int(r["chars"]),
+                    ocr=bool(r.get("ocr")),
                 )
                 for r in rows
             ),
@@ -178,7 +179,7 @@ class MilvusReader:
         return list(self._infos)
 
     def document(self, doc_id: str) -> StoredDocument | None:
-        fields = ["doc_id", "piece", "data", "title", "content_hash", "indexed_at"]
+        fields = ["doc_id", "piece", "data", "title", "content_hash", "indexed_at", "ocr"]
         rows = self._conn.query_all(self.names["docs"], filter_equals("doc_id", doc_id), fields)
         return document_from_rows(rows) if rows else None
 

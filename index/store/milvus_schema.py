@@ -112,7 +112,7 @@ def create_chunks_collection(
             output_field_names=["sparse"],
         )
     )
-    client.create_collection(name, schema=schema, timeout=timeout)
+    client.create_collection(name, schema=schema, timeout=timeout, consistency_level="Strong")
 
 
 def create_docs_collection(client: MilvusClient, name: str, timeout: float) -> None:
@@ -126,8 +126,9 @@ def create_docs_collection(client: MilvusClient, name: str, timeout: float) -> N
     schema.add_field("indexed_at", DataType.VARCHAR, max_length=64)
     schema.add_field("chunks", DataType.INT64)
     schema.add_field("chars", DataType.INT64)
+    schema.add_field("ocr", DataType.BOOL)
     schema.add_field("_v", DataType.FLOAT_VECTOR, dim=len(_DUMMY))
-    client.create_collection(name, schema=schema, timeout=timeout)
+    client.create_collection(name, schema=schema, timeout=timeout, consistency_level="Strong")
 
 
 def create_terms_collection(client: MilvusClient, name: str, timeout: float) -> None:
@@ -135,7 +136,7 @@ def create_terms_collection(client: MilvusClient, name: str, timeout: float) -> 
     schema.add_field("term", DataType.VARCHAR, is_primary=True, max_length=4 * TERM_MAX_CHARS)
     schema.add_field("df", DataType.INT64)
     schema.add_field("_v", DataType.FLOAT_VECTOR, dim=len(_DUMMY))
-    client.create_collection(name, schema=schema, timeout=timeout)
+    client.create_collection(name, schema=schema, timeout=timeout, consistency_level="Strong")
 
 
 def index_version(
@@ -185,7 +186,7 @@ def chunk_from_row(row: dict[str, Any]) -> Chunk:
     return Chunk(**values)
 
 
-DOC_META_FIELDS = ["doc_id", "title", "content_hash", "indexed_at", "chunks", "chars"]
+DOC_META_FIELDS = ["doc_id", "title", "content_hash", "indexed_at", "chunks", "chars", "ocr"]
 
 
 def document_rows(doc: StoredDocument, chunk_count: int) -> list[dict[str, Any]]:
@@ -209,6 +210,7 @@ def document_rows(doc: StoredDocument, chunk_count: int) -> list[dict[str, Any]]
                 "indexed_at": doc.indexed_at if first else "",
                 "chunks": chunk_count if first else 0,
                 "chars": len(doc.text) if first else 0,
+                "ocr": bool(doc.ocr) and first,
                 "_v": _DUMMY,
             }
         )
@@ -227,6 +229,7 @@ def document_from_rows(rows: Sequence[dict[str, Any]]) -> StoredDocument:
         payload["text"],
         sections,
         head["indexed_at"],
+        ocr=bool(head.get("ocr")),
     )
 
 

@@ -55,6 +55,7 @@ _DOC_FIELDS = [
     "indexed_at",
     "chunks",
     "chars",
+    "ocr",
     "_v",
 ]
 
