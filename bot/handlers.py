@@ -183,9 +183,9 @@ async def answer_question(
     except IndexNotReadyError:
         await message.reply_text(INDEX_NOT_READY, do_quote=quote)
         return
-    if context.chat_data is not None:
-        remember_question(context.chat_data, question)
-    key = remember_answer(context.chat_data, answer, asked=question)
+    chat_data = context.chat_data if context.chat_data is not None else {}
+    remember_question(chat_data, question)
+    key = remember_answer(chat_data, answer, asked=question)
     version = answer.index_version or core.version
     markup = sources_keyboard(key, answer.passages, version, count=SHOWN_PASSAGES)
     if get_feedback(context.bot_data) is not None:

@@ -182,6 +182,7 @@ class Wenda:
             score=0.0,
             text=chunk.text,
             chunk_id=chunk_id,
+            page=chunk.page,
         )
 
     # --- documents and status ------------------------------------------------------------

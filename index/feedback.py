@@ -170,7 +170,8 @@ class FeedbackStore:
         return list(self._iter(vote))
 
     def _iter(self, vote: str | None) -> Iterator[FeedbackRecord]:
-        sql, args = "SELECT * FROM feedback", ()
+        sql = "SELECT * FROM feedback"
+        args: tuple[str, ...] = ()
         if vote is not None:
             sql, args = sql + " WHERE vote = ?", (vote,)
         with closing(self._connect()) as conn:
