@@ -15,7 +15,7 @@ import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -31,9 +31,12 @@ from wenda.api.openai_schemas import (
     ChatCompletion,
     ChatCompletionChunk,
     ChatCompletionRequest,
+    ChunkChoice,
+    Delta,
     ModelCard,
     ModelList,
     OpenAIErrorResponse,
+    WendaExtra,
 )
 from wenda.api.state import Core, CoreDep
 from wenda.index.errors import WendaError
@@ -180,21 +183,23 @@ async def _stream(
 ) -> AsyncIterator[str]:
     """The OpenAI chunk sequence: role, content pieces, a final stop chunk, then [DONE]."""
 
-    def chunk(delta: dict[str, Any], finish: str | None = None, **more: Any) -> str:
-        body = {
-            "id": completion_id,
-            "object": "chat.completion.chunk",
-            "created": created,
-            "model": MODEL_ID,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-            **more,
-        }
-        return json.dumps(body, ensure_ascii=False)
+    def chunk(delta: Delta, finish: Literal["stop"] | None = None) -> str:
+        body = ChatCompletionChunk(
+            id=completion_id,
+            created=created,
+            model=MODEL_ID,
+            choices=[ChunkChoice(delta=delta, finish_reason=finish)],
+            wenda=WendaExtra.model_validate(extra) if finish else None,
+        )
+        data = body.model_dump(mode="json", exclude_none=not finish)
+        data["choices"][0]["delta"] = delta.model_dump(exclude_none=True)
+        data["choices"][0]["finish_reason"] = finish  # null until the last chunk, as OpenAI
+        return json.dumps(data, ensure_ascii=False)
 
-    yield chunk({"role": "assistant", "content": ""})
+    yield chunk(Delta(role="assistant", content=""))
     for piece in _PIECE.findall(content):
-        yield chunk({"content": piece})
-    yield chunk({}, "stop", wenda=extra)
+        yield chunk(Delta(content=piece))
+    yield chunk(Delta(), "stop")
     yield "[DONE]"
 
 
@@ -205,8 +210,8 @@ async def _stream(
         **V1_ERRORS,
         200: {
             "description": "A chat.completion, or with stream=true an event stream of "
-            "chat.completion.chunk objects ending with `data: [DONE]`.",
-            "content": {"text/event-stream": {"schema": ChatCompletionChunk.model_json_schema()}},
+            "chat.completion.chunk objects (see ChatCompletionChunk) ending with `data: [DONE]`.",
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
         },
     },
     summary="Chat completion (OpenAI-compatible)",
@@ -225,7 +230,8 @@ async def chat_completions(
             "No user question: the messages contain no non-empty 'user' message.",
         )
     asked = users[-1]
-    question = await run_in_threadpool(resolve_question, core, users)
+    # Follow-ups need the tokenizer (CPU work): only then leave the event loop for it.
+    question = await run_in_threadpool(resolve_question, core, users) if users[:-1] else asked
     result = await run_in_threadpool(core.ask, question, body.top_k)
     data = result.to_dict()
     data["took_ms"] = round(float(result.took_ms), 2)
