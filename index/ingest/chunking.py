@@ -7,7 +7,9 @@ passage reads as whole sentences. The first chunk of a section starts at its hea
 question asks about; the heading is its own line, never glued into a sentence.
 
 Spreadsheet rows (``Document.tabular``) are packed as whole lines, so a row is never cut
-in two. Each chunk of a PDF carries the page where it starts.
+in two. Each chunk of a PDF carries its page: a chunk also ends where a new page starts
+on a new line, so a citation names the one page its passage is on (a sentence that runs
+on over a page break stays whole).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ def chunk_document(
     if overlap_sentences < 0:
         raise ValueError("overlap_sentences must be >= 0")
     chunks: list[Chunk] = []
-    for title, start, body_start, end in _regions(doc):
+    for title, start, body_start, end in _page_pieces(doc, _regions(doc)):
         units = _units(doc.text, body_start, end, target_chars, max_chars, doc.tabular)
         if not units:
             continue  # a heading alone is not a chunk
@@ -71,6 +73,22 @@ def _regions(doc: Document) -> list[tuple[str, int, int, int]]:
     if pos < len(doc.text):
         regions.append(("", pos, pos, len(doc.text)))
     return regions
+
+
+def _page_pieces(
+    doc: Document, regions: list[tuple[str, int, int, int]]
+) -> list[tuple[str, int, int, int]]:
+    """Regions cut where a PDF page starts on a new line (the heading stays with piece 1)."""
+    if len(doc.pages) < 2:
+        return regions
+    pieces: list[tuple[str, int, int, int]] = []
+    for title, start, body_start, end in regions:
+        cuts = [p for p in doc.pages[1:] if body_start < p < end and doc.text[p - 1] == "\n"]
+        for cut in cuts:
+            pieces.append((title, start, body_start, cut))
+            start = body_start = cut
+        pieces.append((title, start, body_start, end))
+    return pieces
 
 
 def _units(

@@ -39,6 +39,9 @@ def test_multi_page_pdf_chunks_carry_their_page() -> None:
     for chunk in chunks:
         assert doc.text[chunk.start : chunk.end] == chunk.text
         assert chunk.page == page_at(doc.pages, chunk.start)
+        assert page_at(doc.pages, chunk.end - 1) == chunk.page  # never runs onto the next page
+    big = chunk_document(doc)  # default sizes: the whole text would fit in one chunk
+    assert [c.page for c in big] == [1, 2, 3]
 
 
 @pytest.mark.parametrize(
