@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from wenda.api import create_app
 
-from tests.api.conftest import auth, make_settings, wait_job, wait_ready
+from tests.api.conftest import auth, make_settings, wait_job, wait_ready, wait_until
 
 QUESTION = "川渝两地住院费用直接结算的定点医疗机构有多少家？"
 NOT_IN_DOCS = "2023年四川省的GDP总量是多少？"
@@ -127,3 +127,26 @@ def test_metrics_before_the_index_is_loaded(tmp_path: Path) -> None:
     samples = scrape(client)
     assert value(samples, "wenda_index_loaded") == 0
     assert "wenda_index_info" not in samples
+
+
+def test_automatic_builds_are_recorded(own_root: Path) -> None:
+    """WENDA_WATCH=1: the corpus watcher's builds show up with trigger="watch"."""
+    settings = make_settings(own_root, watch=True, watch_debounce_seconds=0.3)
+    with TestClient(create_app(settings)) as client:
+        wait_ready(client)
+        watcher = client.app.state.watcher  # type: ignore[attr-defined]
+        assert watcher is not None and watcher.ready.wait(10)
+        (own_root / "corpus" / "坏文件.txt").write_bytes(b"\x00\x01binary\xff" * 50)
+        (own_root / "corpus" / "新文件.txt").write_text(
+            "新文件\n云杉镇的图书馆共有藏书四万二千册。\n", encoding="utf-8"
+        )
+
+        def recorded() -> dict[str, list[Any]] | None:
+            samples = scrape(client)
+            done = value(samples, "wenda_builds_total", trigger="watch", outcome="succeeded")
+            return samples if done >= 1 else None
+
+        samples = wait_until(recorded, timeout=60, interval=0.2)
+        assert value(samples, "wenda_build_duration_seconds_count", trigger="watch") >= 1
+        assert value(samples, "wenda_build_documents_skipped_total", trigger="watch") >= 1
+        wait_until(lambda: value(scrape(client), "wenda_index_documents") == 3, timeout=30)

@@ -159,6 +159,13 @@ def test_invalid_json_and_encoding_are_400(server: LiveServer) -> None:
         assert response.json()["error"]["type"] == "invalid_request_error"
 
 
+def test_oversized_body_is_413(server: LiveServer) -> None:
+    messages = [{"role": "user", "content": "问" * 30_000}]
+    response = httpx.post(f"{server.url}/v1/chat/completions", json={"messages": messages})
+    assert response.status_code == 413
+    assert response.json()["error"]["message"]
+
+
 def test_sdk_raises_its_own_error_types(client: openai.OpenAI) -> None:
     with pytest.raises(openai.BadRequestError):
         client.chat.completions.create(model="wenda", messages=[{"role": "system", "content": "x"}])
