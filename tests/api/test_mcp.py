@@ -125,6 +125,16 @@ def test_tools_over_stdio_with_the_hashing_model(root: Path) -> None:
     run_mcp(root, scenario, WENDA_MODEL="hashing")
 
 
+def test_a_missing_corpus_is_a_readable_tool_error(tmp_path: Path) -> None:
+    async def scenario(session: ClientSession) -> None:
+        for _ in range(2):  # and the server stays up to say so again
+            result = await session.call_tool("ask", {"question": MEDICAL})
+            assert result.is_error
+            assert str(tmp_path / "corpus") in result.content[0].text
+
+    run_mcp(tmp_path, scenario, WENDA_MODEL="hashing")
+
+
 def test_streamable_http_transport(root: Path) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
