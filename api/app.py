@@ -39,7 +39,8 @@ Ask questions about a collection of Chinese documents and get an answer with the
 is based on (citations with document, section and character offsets).
 
 Errors always have the body `{"error": {"code": "...", "message": "..."}}`; messages are in
-Chinese first, then English.
+Chinese first, then English. Under `/v1` (the OpenAI-compatible API) the error object also has
+OpenAI's `type` and `param`, so OpenAI SDKs raise their usual exceptions.
 """
 
 
