@@ -17,12 +17,12 @@ import math
 import time
 from collections.abc import Sequence
 
+from fastapi.responses import JSONResponse
 from limits import RateLimitItemPerMinute
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
-from wenda.api.errors import error_response
 
 PROTECTED_PREFIXES = ("/v1/",)
 PROTECTED_PATHS = frozenset({"/ask", "/v1"})
@@ -32,6 +32,8 @@ MISSING_KEY = (
     "An API key is required: send Authorization: Bearer <key>."
 )
 WRONG_KEY = "API 密钥无效。 Invalid API key."
+KEY_ERRORS = {True: ("missing_api_key", MISSING_KEY), False: ("invalid_api_key", WRONG_KEY)}
+"""(code, message) by "was the key missing?"."""
 
 
 def is_protected(path: str) -> bool:
@@ -54,6 +56,14 @@ def key_matches(token: str, keys: Sequence[str]) -> bool:
     for key in keys:
         found |= hmac.compare_digest(given, key.encode("utf-8"))
     return found
+
+
+def rejection(
+    status: int, code: str, message: str, kind: str, headers: dict[str, str]
+) -> JSONResponse:
+    """Wenda's error body with OpenAI's ``type``/``param`` too: valid for /ask and /v1 alike."""
+    body = {"error": {"code": code, "message": message, "type": kind, "param": None}}
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 class RateLimiter:
@@ -90,20 +100,9 @@ class ApiProtectionMiddleware:
         client = self._client(scope)
         if self.api_keys:
             if token is None or not key_matches(token, self.api_keys):
-                message, code = (
-                    (MISSING_KEY, "missing_api_key")
-                    if token is None
-                    else (
-                        WRONG_KEY,
-                        "invalid_api_key",
-                    )
-                )
-                response = error_response(
-                    401,
-                    code,
-                    message,
-                    headers={"WWW-Authenticate": "Bearer"},
-                    type="authentication_error",
+                code, message = KEY_ERRORS[token is None]
+                response = rejection(
+                    401, code, message, "authentication_error", {"WWW-Authenticate": "Bearer"}
                 )
                 await response(scope, receive, send)
                 return
@@ -112,14 +111,14 @@ class ApiProtectionMiddleware:
             retry_after = self.limiter.hit(client)
             if retry_after is not None:
                 per_minute = self.limiter.item.amount
-                response = error_response(
+                response = rejection(
                     429,
                     "rate_limited",
                     f"请求太频繁：每分钟最多 {per_minute} 次，请 {retry_after} 秒后再试。 "
                     f"Too many requests: at most {per_minute} per minute; "
                     f"retry in {retry_after} s.",
-                    headers={"Retry-After": str(retry_after)},
-                    type="rate_limit_error",
+                    "rate_limit_error",
+                    {"Retry-After": str(retry_after)},
                 )
                 await response(scope, receive, send)
                 return

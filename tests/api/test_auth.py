@@ -58,7 +58,12 @@ def test_keys_are_required_on_ask_and_v1(keyed: TestClient) -> None:
         missing = keyed.request(method, path, json=body)
         assert missing.status_code == 401, path
         assert missing.headers["www-authenticate"] == "Bearer"
-        assert missing.json()["error"]["code"] == "missing_api_key"
+        assert missing.json()["error"] == {
+            "code": "missing_api_key",
+            "message": missing.json()["error"]["message"],
+            "type": "authentication_error",
+            "param": None,
+        }
         wrong = keyed.request(method, path, json=body, headers={"Authorization": "Bearer nope"})
         assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "invalid_api_key"
         for key in KEYS:
