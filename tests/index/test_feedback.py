@@ -98,3 +98,24 @@ def test_cli_lists_json_and_exports_down_votes(
     assert [i.question for i in items] == ["重庆住院费用？"]
     row = json.loads(target.read_text("utf-8"))
     assert row["asked"] == "那重庆呢？" and row["answers"] == []
+
+
+@pytest.mark.model
+def test_vote_and_export_with_the_default_model(
+    tmp_path: Path, seed_corpus: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = Settings(_env_file=None, corpus_dir=seed_corpus, index_dir=tmp_path / "idx")
+    core = Wenda.open(settings)
+    try:
+        answer = core.ask("川渝两地住院费用直接结算的定点医疗机构有多少家？")
+        store = FeedbackStore.in_index_dir(settings.index_dir)
+        rec = store.add_answer("down", answer.question, answer, source="bot")
+    finally:
+        core.close()
+    assert answer.answerable and rec.chunk_ids
+    assert rec.chunk_ids[0] == next(
+        p.chunk_id for p in answer.passages if p.answer_start is not None
+    )
+    target = tmp_path / "down.jsonl"
+    assert main(["--index-dir", str(settings.index_dir), "feedback", "--export", str(target)]) == 0
+    assert [i.question for i in load_jsonl(target)] == [answer.question]

@@ -137,3 +137,23 @@ def test_stop_ends_the_thread(hashing_settings: Settings) -> None:
     thread = watcher._thread
     watcher.stop()
     assert thread is not None and not thread.is_alive()
+
+
+@pytest.mark.model
+def test_watch_rebuilds_with_the_default_model(tmp_path, seed_corpus) -> None:
+    settings = Settings(
+        _env_file=None, corpus_dir=seed_corpus, index_dir=tmp_path / "idx", reload_check_seconds=0
+    )
+    core = Wenda.open(settings)
+    watcher = start(CorpusWatcher(settings.corpus_dir, core.reindex, SETTLE))
+    try:
+        (seed_corpus / "奉节.txt").write_text(
+            "奉节脐橙\n奉节县的脐橙种植面积达到37.5万亩。", "utf-8"
+        )
+        assert wait_for(lambda: watcher.builds_total >= 1, timeout=120)
+        assert watcher.last_build is not None and watcher.last_build.ok
+        answer = core.ask("奉节县的脐橙种植面积有多少万亩？")
+        assert answer.answerable and "37.5万亩" in answer.answer
+    finally:
+        watcher.stop()
+        core.close()
