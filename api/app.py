@@ -45,16 +45,17 @@ OpenAI's `type` and `param`, so OpenAI SDKs raise their usual exceptions.
 
 
 def _open_core(state: ServiceState) -> None:
-    """Runs in a worker thread: open (or build, then open) the index and publish the core."""
-    from wenda.index.core import (
-        Wenda,  # imported here: pulls in numpy/faiss/jieba, keep import cheap
+    """Runs in a worker thread: open (or build, then open) the index and publish the core.
+
+    When that fails (no index, damaged versions, a failed build) it keeps watching the
+    published versions and opens the core as soon as another process publishes a good one.
+    """
+    from wenda.index.startup import (
+        open_when_ready,  # imported here: pulls in numpy/faiss/jieba, keep import cheap
     )
 
-    try:
-        core = Wenda.open(state.settings, build_if_missing=True)
-    except Exception as exc:
-        log.exception("could not load the index")
-        state.fail(exc)
+    core = open_when_ready(state.settings, state.stopping, on_failure=state.fail)
+    if core is None:  # shut down before an index became usable
         return
     state.install(core)
     log.info("index loaded: version %s", core.version)

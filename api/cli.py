@@ -43,6 +43,7 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     """Serve until interrupted; returns the process exit code."""
     import uvicorn
     from wenda.api.app import create_app
+    from wenda.api.server import protocol_class
     from wenda.api.settings import ApiSettings
 
     if settings.store != "local":  # a remote index backend must answer before we listen
@@ -53,9 +54,31 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     host = args.host or settings.host
     port = args.port or settings.port
     level = getattr(args, "log_level", "info")
-    # The core CLI may already have configured logging (at WARNING); make ours visible anyway.
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("wenda").setLevel(level.upper())
+    _show_own_logs(level.upper())
     app = create_app(settings)
-    uvicorn.run(app, host=host, port=port, log_level=level, proxy_headers=False)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=level,
+        proxy_headers=False,
+        http=protocol_class(settings.request_timeout_seconds, settings.max_connections),
+        limit_concurrency=settings.max_connections,
+        timeout_keep_alive=5,
+    )
     return 0
+
+
+def _show_own_logs(level: str) -> None:
+    """Let Wenda's INFO lines (index loaded, version switched) through.
+
+    The core CLI configured the root handler at WARNING before this command ran, which hid
+    them; the handler now passes ``level`` while third-party loggers stay at WARNING.
+    """
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    root = logging.getLogger()
+    for handler in root.handlers:
+        handler.setLevel(level)
+    root.setLevel(max(logging.getLevelName(level), logging.WARNING))
+    logging.getLogger("wenda").setLevel(level)
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG

@@ -36,7 +36,10 @@ async def readyz(state: StateDep, request: Request) -> Any:
     core = state.core
     if core is None:
         if state.load_error is not None:
-            message = f"索引加载失败 / The index failed to load: {state.load_error}"
+            message = (
+                f"索引加载失败，正在等待可用的新版本 / The index failed to load, waiting for "
+                f"a usable version: {state.load_error}"
+            )
             error = ErrorInfo(code="index_unavailable", message=message)
             body = NotReady(status="failed", error=error)
         else:
@@ -59,5 +62,6 @@ async def readyz(state: StateDep, request: Request) -> Any:
         model=status.model,
         dim=status.dim,
         dense_index=status.dense_index,
+        degraded=status.degraded,
         watch=None if watcher is None else watcher.status(),
     )

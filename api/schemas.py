@@ -82,6 +82,16 @@ class AskResponse(BaseModel):
     question: str
     answerable: bool = Field(description="False when the corpus holds no supported answer.")
     answer: str = Field(description="The answer text ('' or a notice when not answerable).")
+    reason: str | None = Field(
+        default=None,
+        description="When not answerable: one short Chinese sentence saying why, e.g. "
+        "资料中没有找到“票价”的相关内容。",
+    )
+    missing: list[str] = Field(
+        default_factory=list,
+        description="When not answerable: question terms or the answer type (金额, 人名…) "
+        "that the closest passages lack; may be empty.",
+    )
     passages: list[PassageOut] = Field(
         description="Cited passages when answerable; the closest passages otherwise."
     )
@@ -116,6 +126,10 @@ class Ready(BaseModel):
     model: str = Field(description="Embedding model name.")
     dim: int = Field(description="Embedding dimension.")
     dense_index: str = Field(description="'flat' (exact) or 'hnsw' (approximate).")
+    degraded: str | None = Field(
+        default=None,
+        description="Why an older version serves (the newest is damaged, CURRENT invalid).",
+    )
     watch: dict[str, Any] | None = Field(
         default=None,
         description="WENDA_WATCH=1: automatic rebuilds (count, failures, last build); else null.",

@@ -21,6 +21,14 @@ class ApiSettings(Settings):
         default=None, description="Bearer token for POST /reindex (unset = endpoint disabled)."
     )
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    request_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="A connection must deliver a whole request (headers + body) this fast.",
+    )
+    max_connections: int = Field(
+        default=1000, ge=1, description="Open connections beyond this are closed at once."
+    )
     rate_limit_per_minute: int | None = Field(
         default=None,
         ge=0,

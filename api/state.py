@@ -36,18 +36,21 @@ class ServiceState:
         self.jobs = JobManager()
         self._lock = threading.Lock()
         self._closed = False
+        self.stopping = threading.Event()  # ends a loader still waiting for a usable index
 
     def start(self) -> None:
         """Called at lifespan start (an app may be started again after a shutdown)."""
         with self._lock:
             self._closed = False
             self.load_error = None
+            self.stopping.clear()
 
     def install(self, core: Core) -> None:
         """Publish a freshly opened core, unless the app already shut down meanwhile."""
         with self._lock:
             if not self._closed:
                 self.core = core
+                self.load_error = None
                 return
         core.close()
 
@@ -61,6 +64,7 @@ class ServiceState:
         """Let a running rebuild finish (bounded), then close the core if this app opened it."""
         with self._lock:
             self._closed = True
+        self.stopping.set()
         if not self.jobs.wait(job_timeout):
             log.warning("shutting down while a reindex job is still running")
         core, self.core = self.core, None

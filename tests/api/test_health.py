@@ -35,6 +35,8 @@ def test_readyz_reports_the_index(client: TestClient, shared_core: Any) -> None:
         "model": status.model,
         "dim": status.dim,
         "dense_index": status.dense_index,
+        "degraded": None,
+        "watch": None,
     }
     assert data["documents"] == 3 and data["chunks"] > 0 and data["model"].startswith("hashing")
 
