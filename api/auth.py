@@ -1,6 +1,7 @@
 """Protection of the question endpoints: optional API keys and a per-client rate limit.
 
-Both apply only to ``/ask`` and ``/v1/*`` (the paths that cost CPU per request); health
+Both apply only to ``/ask``, ``/v1/*``, ``/feedback`` (which re-asks the question) and
+``/followup`` (the paths that cost CPU per request); health
 probes, the page, the docs and ``/metrics`` are never limited. A pure ASGI middleware, so a
 rejected request never reaches body parsing and streaming responses pass through untouched.
 
@@ -25,7 +26,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 PROTECTED_PREFIXES = ("/v1/",)
-PROTECTED_PATHS = frozenset({"/ask", "/v1"})
+PROTECTED_PATHS = frozenset({"/ask", "/v1", "/feedback", "/followup"})
 
 MISSING_KEY = (
     "需要 API 密钥：请在请求头中加上 Authorization: Bearer <密钥>。 "
