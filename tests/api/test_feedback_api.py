@@ -120,3 +120,17 @@ def test_watch_rebuilds_and_readyz_reports_it(own_root: Path) -> None:
         assert again["version"] == status["last_build"]["report"]["version"]
         answer = http.post("/ask", json={"question": "巫山小三峡游船每天开行多少班？"}).json()
         assert "巫山" in answer["passages"][0]["text"]
+
+
+def test_feedback_and_followup_are_protected_like_ask(own_root: Path) -> None:
+    settings = make_settings(own_root, api_keys=["k-123"], rate_limit_per_minute=2)
+    with (
+        LiveServer(create_app(settings)) as server,
+        httpx.Client(base_url=server.url, timeout=30) as http,
+    ):
+        body = {"history": [QUESTION], "question": "那重庆呢？"}
+        assert http.post("/followup", json=body).status_code == 401
+        assert http.post("/feedback", json={"vote": "up", "question": QUESTION}).status_code == 401
+        key = {"Authorization": "Bearer k-123"}
+        statuses = [http.post("/followup", json=body, headers=key).status_code for _ in range(3)]
+        assert statuses[:2] == [200, 200] and statuses[2] == 429
