@@ -105,9 +105,9 @@ def measure(
 
 
 def run_backends(
-    embedder: Embedder, work: Path, limit: int | None = None
+    embedder: Embedder, work: Path, limit: int | None = None, path: Path = CMRC_FILE
 ) -> tuple[str, list[BackendResult]]:
-    paragraphs = load_cmrc(CMRC_FILE)
+    paragraphs = load_cmrc(path)
     items = eval_items(paragraphs)[:limit] if limit else eval_items(paragraphs)
     corpus = work / "backends_corpus"
     write_corpus(paragraphs, corpus)

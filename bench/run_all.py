@@ -32,7 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale-sizes", default="10000,100000,1000000")
     parser.add_argument("--hnsw-sizes", default="10000,100000,200000,1000000")
     parser.add_argument("--hnsw-budget", type=float, default=480.0, help="max s per HNSW build")
-    parser.add_argument("--skip", default="", help="comma list of: quality,build,latency,scale")
+    steps = "quality,build,latency,scale,backends"
+    parser.add_argument("--skip", default="", help=f"comma list of: {steps}")
     args = parser.parse_args(argv)
     skip = set(filter(None, args.skip.split(",")))
 
@@ -66,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     embedder = None
-    if not {"quality", "build", "latency"} <= skip:
+    if not {"quality", "build", "latency", "backends"} <= skip:
         from wenda.index.embedding.base import load_embedder
         from wenda.index.settings import Settings
 
@@ -83,6 +84,10 @@ def main(argv: list[str] | None = None) -> int:
 
         add(timed("seeds dev quality", lambda: run_seeds(embedder, work)[0]))
         add(timed("CMRC quality", lambda: run_cmrc(embedder, work)[0]))
+    if "backends" not in skip:  # local vs Milvus (milvus-lite server), issue 11
+        from bench.backends import run_backends
+
+        add(timed("store backends", lambda: run_backends(embedder, work)[0]))
     if "build" not in skip:
         from bench.build import run_build
 
