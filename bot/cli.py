@@ -75,10 +75,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from telegram.error import InvalidToken, TelegramError
     from wenda.bot.app import build_application
     from wenda.index.core import Wenda
-    from wenda.index.errors import WendaError
+    from wenda.index.errors import StoreUnavailableError, WendaError
 
     try:
         core = Wenda.open(settings, build_if_missing=True)
+    except StoreUnavailableError as exc:  # Milvus unreachable: like a missing setting
+        return _fail(exc.message, 2)
     except WendaError as exc:
         return _fail(exc.message, 1)
     application = build_application(settings, core)

@@ -92,7 +92,7 @@ def test_serving_follows_other_processes_and_survives_an_outage(tmp_path: Path) 
         server.stop()
 
 
-@pytest.mark.parametrize("command", [["status"], ["index"], ["serve", "--port", "1"]])
+@pytest.mark.parametrize("command", [["status"], ["index"], ["serve", "--port", "1"], ["bot"]])
 def test_an_unreachable_milvus_is_one_line_and_exit_code_2(
     command: list[str], tmp_path: Path
 ) -> None:
@@ -103,6 +103,7 @@ def test_an_unreachable_milvus_is_one_line_and_exit_code_2(
         "WENDA_MODEL": "hashing",
         "WENDA_CORPUS_DIR": str(SEED_CORPUS),
         "WENDA_INDEX_DIR": str(tmp_path / "idx"),
+        "TELEGRAM_BOT_TOKEN": "123456:not-a-real-token",  # bot: gets as far as the index
     }
     result = wenda(command, env, timeout=120)
     assert result.returncode == 2, result.stderr
