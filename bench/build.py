@@ -113,7 +113,7 @@ def padding_estimate(index_dir: Path, embedder: Embedder, batch: int) -> Padding
         return None
     with sqlite3.connect(store.path(version) / "chunks.sqlite") as db:
         rows = db.execute(
-            "SELECT doc_id, title, section, start, end, text FROM chunks ORDER BY id"
+            "SELECT doc_id, title, section, start, end, text FROM chunks ORDER BY doc_id, start"
         ).fetchall()
     texts = [_passage_text(Chunk(*row)) for row in rows]
     tokenizer = getattr(getattr(embedder, "_encoder", None), "tokenizer", None)

@@ -26,7 +26,7 @@ import contextlib
 import faiss
 import numpy as np
 from wenda.index.settings import Settings
-from wenda.index.store.dense import build_dense_index, index_kind
+from wenda.index.store.dense import DenseParams, build_dense_index, index_kind
 
 from bench.common import log, md_table, median, percentile, rss_mib, write_report
 
@@ -126,7 +126,13 @@ def measure(
         index = faiss.IndexFlatIP(data.shape[1])
         index.add(data)
     else:
-        index = build_dense_index(data, settings)
+        params = DenseParams(
+            settings.ann_threshold,
+            settings.hnsw_m,
+            settings.hnsw_ef_construction,
+            settings.hnsw_ef_search,
+        )
+        index = build_dense_index(data, params)
         assert index_kind(index) == "hnsw"
     build_s = time.perf_counter() - t0
     delta = rss_mib() - before

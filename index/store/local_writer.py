@@ -14,7 +14,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
 
 import faiss
 import numpy as np
@@ -63,10 +62,6 @@ class LocalWriter:
         self._added_tokens: list[list[str]] = []
         self._done = False
         self.dense_build = ""  # "appended" or "rebuilt", with seconds, after publish()
-
-    @property
-    def staging(self) -> Path:
-        return self._staging
 
     def add_document(
         self,
@@ -176,6 +171,7 @@ class LocalWriter:
             index: faiss.Index = load_dense_index(
                 prev.path / "dense.faiss", self._params.hnsw_ef_search
             )
+            assert isinstance(index, faiss.IndexHNSWFlat)
             index.hnsw.efConstruction = self._params.hnsw_ef_construction
             add_vectors(index, added)
             mode = "appended"

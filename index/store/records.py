@@ -6,7 +6,6 @@ version's ``ids.npy`` maps FAISS/BM25 rows to these ids.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sqlite3
 import threading
@@ -44,14 +43,12 @@ CREATE TABLE chunks (
 CREATE INDEX chunks_doc ON chunks(doc_id, start);
 """
 _CHUNK_COLUMNS = "id, doc_id, title, section, start, end, text, tokens, page"
-_HAS_PAGE = "page" in {f.name for f in dataclasses.fields(Chunk)}
 
 
 def _chunk(row: Sequence[Any]) -> Chunk:
     """A Chunk from (doc_id, title, section, start, end, text, page)."""
-    if _HAS_PAGE:
-        return Chunk(*row[:6], page=row[6])  # type: ignore[call-arg]
-    return Chunk(*row[:6])  # pragma: no cover - before models.Chunk had a page
+    doc_id, title, section, start, end, text, page = row
+    return Chunk(doc_id, title, section, start, end, text, page)
 
 
 def _doc_row(doc: StoredDocument, chunk_count: int) -> tuple[object, ...]:
@@ -199,4 +196,4 @@ class ChunkStore:
             "SELECT doc_id, title, chunk_count, content_hash, indexed_at, length(text), ocr "
             "FROM documents ORDER BY doc_id"
         )
-        return [DocumentInfo(*r[:6], ocr=bool(r[6])) for r in rows]
+        return [DocumentInfo(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6])) for r in rows]

@@ -58,14 +58,6 @@ class VersionStore:
             return None
         return name
 
-    def pointer_problem(self) -> str | None:
-        """Why CURRENT names no version (None when it is fine or there is none yet)."""
-        if not self.pointer.exists():
-            return None if not self._history() else "CURRENT 指针丢失 (CURRENT is missing)"
-        if self.current() is None:
-            return "CURRENT 指针无效 (CURRENT names no valid version)"
-        return None
-
     def path(self, version: str) -> Path:
         if not VERSION_NAME.fullmatch(version):
             raise ValueError(f"not a version name: {version!r}")
