@@ -25,6 +25,7 @@ from telegram.ext import (
 )
 from wenda.bot import handlers
 from wenda.bot.ratelimit import RateLimiter
+from wenda.bot.retry import RetryingLimiter
 from wenda.bot.settings import BotSettings
 from wenda.bot.state import (
     CORE_KEY,
@@ -122,6 +123,7 @@ def build_application(settings: Settings, core: Core) -> Application:
         )
         .post_init(post_init)
         .post_shutdown(post_shutdown)
+        .rate_limiter(RetryingLimiter())  # 429 retry_after, 5xx/network backoff, losses logged
     )
     if settings.telegram_api_base_url:
         base_url, file_url = api_urls(settings.telegram_api_base_url)

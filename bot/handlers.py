@@ -70,6 +70,10 @@ INDEX_NOT_READY = "索引还没有准备好，请稍后再试。"
 EXPIRED_ANSWER = "这条回答已过期，请重新提问。"
 EXPIRED_PASSAGE = "这段来源已过期（索引可能已更新），请重新提问。"
 UNKNOWN_BUTTON = "这个按钮已失效。"
+# Chunk ids are SQLite INTEGERs: anything outside signed 64 bits is forged (and would
+# overflow the query); indexes and offsets beyond this are never produced by our buttons.
+MAX_CHUNK_ID = 2**63 - 1
+MAX_BUTTON_INDEX = 1000
 THANKS = "谢谢你的反馈！"
 ALREADY_VOTED = "已经收到你对这条回答的反馈。"
 FEEDBACK_OFF = "暂时无法记录反馈。"
@@ -241,7 +245,7 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if query is None:
         return
     request = parse_callback(query.data)
-    if chat is None or request is None:
+    if chat is None or request is None or not _plausible(request):
         await query.answer(UNKNOWN_BUTTON)
         return
     stored = recall_answer(context.chat_data, request.key)
@@ -264,6 +268,15 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await _send_parts(context, chat.id, parts, markup)
         return
     await _show_passage(update, context, request, stored)
+
+
+def _plausible(request: MoreRequest | PassageRequest | FeedbackRequest) -> bool:
+    """Reject forged callback data that parses but cannot come from our own buttons."""
+    if isinstance(request, MoreRequest):
+        return 0 <= request.offset <= MAX_BUTTON_INDEX
+    if isinstance(request, PassageRequest):
+        return 0 <= request.index <= MAX_BUTTON_INDEX and 0 <= request.chunk_id <= MAX_CHUNK_ID
+    return True
 
 
 async def _vote(

@@ -68,6 +68,7 @@ class FakeBotApi:
         self.calls: list[Call] = []
         self.updates: list[dict[str, Any]] = []
         self.chats: dict[int, dict[str, Any]] = {}
+        self.faults: dict[str, list[tuple[int, dict[str, Any]]]] = {}  # method → replies
         self._cond = threading.Condition()
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(10_000)
@@ -108,6 +109,19 @@ class FakeBotApi:
                     self.chats[message["chat"]["id"]] = message["chat"]
             self._cond.notify_all()
         return update_id
+
+    def inject(
+        self, method: str, status: int, times: int = 1, retry_after: int | None = None
+    ) -> None:
+        """Answer the next ``times`` calls of ``method`` with an error (429 needs retry_after)."""
+        payload: dict[str, Any] = {"ok": False, "error_code": status}
+        if status == 429:
+            payload["description"] = f"Too Many Requests: retry after {retry_after}"
+            payload["parameters"] = {"retry_after": retry_after or 1}
+        else:
+            payload["description"] = "Internal Server Error" if status >= 500 else "Error"
+        with self._cond:
+            self.faults.setdefault(method, []).extend([(status, payload)] * times)
 
     # --- inspecting ------------------------------------------------------------------------
     def calls_of(self, method: str) -> list[Call]:
@@ -187,7 +201,9 @@ class FakeBotApi:
         if method == "getUpdates":
             return 200, {"ok": True, "result": self._get_updates(params)}
         call = Call(method, params, time.monotonic())
-        status, payload = self._answer(method, params)
+        with self._cond:
+            fault = self.faults.get(method, []).pop(0) if self.faults.get(method) else None
+        status, payload = fault or self._answer(method, params)
         call.result = payload.get("result", payload)
         with self._cond:
             self.calls.append(call)
