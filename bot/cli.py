@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import threading
 from typing import Any
 
 from wenda.index.settings import Settings
@@ -74,15 +75,23 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from telegram import Update
     from telegram.error import InvalidToken, TelegramError
     from wenda.bot.app import build_application
-    from wenda.index.core import Wenda
-    from wenda.index.errors import StoreUnavailableError, WendaError
+    from wenda.index.errors import StoreUnavailableError
+    from wenda.index.startup import open_when_ready
 
     try:
-        core = Wenda.open(settings, build_if_missing=True)
+        if settings.store != "local":  # a remote index backend must answer before we start
+            from wenda.index.store.base import open_store
+
+            open_store(settings).close()
+        # Without a usable index the bot waits (logging why) and starts as soon as
+        # `wenda index` or `wenda rollback` publishes a good version.
+        core = open_when_ready(settings, threading.Event())
     except StoreUnavailableError as exc:  # Milvus unreachable: like a missing setting
         return _fail(exc.message, 2)
-    except WendaError as exc:
-        return _fail(exc.message, 1)
+    except KeyboardInterrupt:
+        return 130
+    if core is None:  # only when stopped, which nothing does here
+        return _fail("索引不可用 / no usable index", 1)
     application = build_application(settings, core)
     try:
         application.run_polling(

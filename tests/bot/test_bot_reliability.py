@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,9 +20,17 @@ from wenda.bot.app import build_application
 from wenda.bot.keyboards import passage_data, version_tag
 from wenda.index.core import Wenda
 
-from tests.bot.bot_harness import USER_ID, FakeCore, RunningBot, Updates, bot_settings
-from tests.bot.fake_bot_api import FakeBotApi
+from tests.bot.bot_harness import (
+    SEED_CORPUS,
+    USER_ID,
+    FakeCore,
+    RunningBot,
+    Updates,
+    bot_settings,
+)
+from tests.bot.fake_bot_api import TOKEN, FakeBotApi
 
+REPO = Path(__file__).resolve().parents[2]
 QUESTION = "川渝两地住院费用直接结算的定点医疗机构有多少家？"
 
 
@@ -120,3 +132,38 @@ def test_fake_core_fixture_still_answers(
     updates.message(QUESTION)
     fake_api.wait_for(lambda: len(fake_api.sent(USER_ID)) == 1)
     assert len(_send_attempts(fake_api)) == 1 and fake_core.asked == [QUESTION]
+
+
+def test_bot_without_an_index_starts_when_one_is_published(
+    tmp_path: Path, fake_api: FakeBotApi, updates: Updates
+) -> None:
+    """``wenda bot`` with no usable index waits; a ``wenda index`` elsewhere brings it up."""
+    env = {
+        **os.environ,
+        "WENDA_CORPUS_DIR": str(tmp_path / "corpus"),  # missing: the first build fails
+        "WENDA_INDEX_DIR": str(tmp_path / "idx"),
+        "WENDA_MODEL": "hashing",
+        "WENDA_RELOAD_CHECK_SECONDS": "0.2",
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_BASE_URL": fake_api.base_url,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+    }
+    command = [sys.executable, "-m", "wenda.index.cli"]
+    log_path = tmp_path / "bot.log"
+    with log_path.open("wb") as log:
+        bot = subprocess.Popen([*command, "bot"], cwd=tmp_path, env=env, stderr=log)
+    try:
+        fake_api.wait_for(lambda: "index not usable" in log_path.read_text("utf-8"), 60)
+        assert bot.poll() is None  # still running, waiting for an index
+        shutil.copytree(SEED_CORPUS, tmp_path / "corpus")
+        built = subprocess.run(
+            [*command, "index"], cwd=tmp_path, env=env, capture_output=True, timeout=300
+        )
+        assert built.returncode == 0, built.stderr
+        fake_api.wait_for(lambda: bool(fake_api.calls_of("getMe")), timeout=60)
+        updates.message("/help")
+        fake_api.wait_for(lambda: len(fake_api.sent(USER_ID)) >= 1, timeout=60)
+        assert "川渝合作成效盘点" in fake_api.sent(USER_ID)[0]["text"]
+    finally:
+        bot.terminate()
+        bot.wait(20)
