@@ -69,7 +69,9 @@ def vectors_for(texts: list[str], dim: int = DIM) -> np.ndarray:
     """Deterministic unit vectors per text (the same text always gets the same vector)."""
     rows = []
     for text in texts:
-        seed = int.from_bytes(text.encode("utf-8")[:8].ljust(8, b"\0"), "little") ^ len(text)
+        seed = int.from_bytes(
+            hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little"
+        )
         vec = np.random.default_rng(seed).standard_normal(dim).astype(np.float32)
         rows.append(vec / np.linalg.norm(vec))
     return np.vstack(rows) if rows else np.zeros((0, dim), np.float32)
