@@ -157,6 +157,7 @@ def compose(
             score=h.score,
             text=c.text,
             chunk_id=h.chunk_id,
+            page=c.page,
         )
         for i, (h, c) in enumerate(zip(hits, chunks, strict=True))
     ]
