@@ -43,6 +43,9 @@ class AskResult(BaseModel):
     answer: str = Field(description="The answer with its [n] citation markers, or the refusal.")
     answerable: bool = Field(description="False when the documents do not contain the answer.")
     reason: str | None = Field(default=None, description="Why it was refused, when known.")
+    missing: list[str] = Field(
+        default_factory=list, description="Question terms the documents lack (refusals)."
+    )
     passages: list[PassageOut] = Field(description="Cited passages, or the closest ones.")
     index_version: str
 
@@ -122,6 +125,7 @@ def build_server(holder: CoreHolder) -> Any:
             answer=data["answer"],
             answerable=data["answerable"],
             reason=data.get("reason"),
+            missing=data.get("missing") or [],
             passages=_passages(data),
             index_version=data["index_version"],
         )

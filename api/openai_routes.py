@@ -172,6 +172,7 @@ def _extra(data: Mapping[str, Any], asked: str) -> dict[str, Any]:
         "resolved_question": data["question"],
         "answerable": data["answerable"],
         "reason": data.get("reason"),
+        "missing": data.get("missing") or [],
         "passages": data["passages"],
         "index_version": data["index_version"],
         "took_ms": data["took_ms"],

@@ -66,6 +66,9 @@ class WendaExtra(BaseModel):
     )
     answerable: bool
     reason: str | None = Field(default=None, description="Why it was refused, when known.")
+    missing: list[str] = Field(
+        default_factory=list, description="Question terms the documents lack (refusals)."
+    )
     passages: list[PassageOut]
     index_version: str
     took_ms: float
