@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale-sizes", default="10000,100000,1000000")
     parser.add_argument("--hnsw-sizes", default="10000,100000,200000,1000000")
     parser.add_argument("--hnsw-budget", type=float, default=480.0, help="max s per HNSW build")
-    steps = "quality,build,latency,scale,backends"
+    steps = "quality,build,latency,scale,backends,store"
     parser.add_argument("--skip", default="", help=f"comma list of: {steps}")
     args = parser.parse_args(argv)
     skip = set(filter(None, args.skip.split(",")))
@@ -128,6 +128,10 @@ def main(argv: list[str] | None = None) -> int:
         hnsw = [int(s) for s in args.hnsw_sizes.split(",") if s]
         settings = Settings(_env_file=None, ann_threshold=0)
         add(timed("scale", lambda: run_scale(sizes, hnsw, 200, 8.0, settings, args.hnsw_budget)[0]))
+    if "store" not in skip:  # incremental HNSW: append to a copy vs rebuild (issue 8)
+        from bench.store_bench import bench_hnsw
+
+        add(timed("incremental HNSW", lambda: bench_hnsw(100_000, 1_000, 50_000)))
 
     total = time.perf_counter() - started
     info["load_avg_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
