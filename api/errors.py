@@ -37,6 +37,7 @@ _DOMAIN: list[tuple[type[domain.WendaError], int, str]] = [
     (domain.IndexNotReadyError, 503, "index_not_ready"),
     (domain.CorpusNotFoundError, 503, "corpus_not_found"),
     (domain.ModelLoadError, 503, "model_unavailable"),
+    (domain.IndexWriteError, 503, "index_write_failed"),
     (domain.StoreUnavailableError, 503, "store_unavailable"),
 ]
 

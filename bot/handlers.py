@@ -59,6 +59,7 @@ from wenda.index.errors import (
     IndexNotReadyError,
     InvalidQuestionError,
     QuestionTooLongError,
+    WendaError,
 )
 from wenda.index.query.followup import resolve_followup
 from wenda.index.store.lexical import ChineseTokenizer
@@ -390,6 +391,10 @@ async def _run_reindex(message: Message, context: ContextTypes.DEFAULT_TYPE) -> 
         report = await asyncio.to_thread(core.reindex)
     except BuildInProgressError:
         await message.reply_text("另一个索引任务正在进行，请稍后再试。")
+        return
+    except WendaError as exc:  # disk full, read-only folder, …: say why, the old index serves
+        logger.error("reindex failed: %s", exc.message)
+        await message.reply_text(f"索引更新失败：{exc.message}")
         return
     finally:
         context.bot_data[REINDEX_KEY] = False

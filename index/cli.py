@@ -26,14 +26,27 @@ def _progress_printer(stage: str, done: int, total: int) -> None:
         print(f"… {stage}", file=sys.stderr)
 
 
+def _serving_version(settings: Settings) -> str | None:
+    """The published version a failed build leaves serving."""
+    from wenda.index.store.base import open_store
+
+    store = open_store(settings)
+    try:
+        return store.current()
+    finally:
+        store.close()
+
+
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     from wenda.index.builder import build_index
     from wenda.index.embedding.base import load_embedder
     from wenda.index.store.lexical import ChineseTokenizer
+    from wenda.index.write_errors import index_writes
 
-    report = build_index(
-        settings, load_embedder(settings), ChineseTokenizer(), _progress_printer, args.full
-    )
+    embedder = load_embedder(settings)
+    # disk full, read-only folder, …: one IndexWriteError line (printed by main), exit 1
+    with index_writes(settings.index_dir, lambda: _serving_version(settings)):
+        report = build_index(settings, embedder, ChineseTokenizer(), _progress_printer, args.full)
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=1))
         return 0
@@ -127,10 +140,12 @@ def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_rollback(args: argparse.Namespace, settings: Settings) -> int:
     from wenda.index.store.base import open_store
+    from wenda.index.write_errors import index_writes
 
     store = open_store(settings)  # the configured backend (local or Milvus)
     try:
-        version = store.rollback()
+        with index_writes(settings.index_dir, store.current):
+            version = store.rollback()
     except FileNotFoundError as exc:
         print(f"无法回滚 (cannot roll back): {exc}", file=sys.stderr)
         return 1

@@ -38,6 +38,7 @@ from wenda.index.settings import Settings
 from wenda.index.store.base import IndexReader, Store, open_store
 from wenda.index.store.lexical import ChineseTokenizer
 from wenda.index.store.serving import ReaderHolder, open_serving
+from wenda.index.write_errors import index_writes
 
 log = logging.getLogger("wenda.core")
 
@@ -215,10 +216,15 @@ class Wenda:
 
     # --- rebuilds and reloads ------------------------------------------------------------
     def reindex(self, progress: Progress | None = None, force_full: bool = False) -> BuildReport:
-        """Incremental rebuild from the corpus, then swap the new version in."""
-        report = build_index(
-            self.settings, self.embedder, self.tokenizer, progress, force_full, self._store
-        )
+        """Incremental rebuild from the corpus, then swap the new version in.
+
+        A full disk or read-only index folder raises ``IndexWriteError`` (this version
+        keeps serving), which the API's job and the bot report as is.
+        """
+        with index_writes(self.settings.index_dir, lambda: self.version):
+            report = build_index(
+                self.settings, self.embedder, self.tokenizer, progress, force_full, self._store
+            )
         self.refresh()
         return report
 

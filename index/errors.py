@@ -93,7 +93,9 @@ class IndexDamagedError(IndexNotReadyError):
     """An index version that is missing, incomplete or fails its integrity checks."""
 
     def __init__(self, version: str, reason: str) -> None:
-        super().__init__(f"索引版本 {version} 已损坏：{reason} (index version {version} is damaged)")
+        super().__init__(
+            f"索引版本 {version} 已损坏：{reason} (index version {version} is damaged)"
+        )
         self.version = version
         self.reason = reason
 
@@ -108,3 +110,34 @@ class StoreUnavailableError(WendaError):
         )
         self.uri = uri
         self.reason = reason
+
+
+class IndexWriteError(WendaError):
+    """Writing a new index version failed for an operational reason (disk full, read-only).
+
+    ``reason`` is one of ``WRITE_REASONS``; nothing was published, so the version that
+    served before (``serving``, None when there is none) still serves.
+    """
+
+    def __init__(
+        self, path: str, reason: str, detail: str = "", serving: str | None = None
+    ) -> None:
+        zh, en = WRITE_REASONS.get(reason, WRITE_REASONS["io_error"])
+        still = (
+            f"之前的索引版本 {serving} 仍在使用 / previous version {serving} still serving"
+            if serving
+            else "尚无可用的索引版本 / no previous version to serve"
+        )
+        super().__init__(f"索引写入失败：{zh}（{path}）；{still}。 Index write failed: {en}")
+        self.path = path
+        self.reason = reason
+        self.detail = detail
+        self.serving = serving
+
+
+WRITE_REASONS = {
+    "disk_full": ("磁盘已满", "disk full"),
+    "read_only": ("索引目录只读", "read-only file system"),
+    "permission_denied": ("没有写入权限", "permission denied"),
+    "io_error": ("磁盘读写错误", "I/O error"),
+}
