@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import logging
 import re
+from functools import partial
 from typing import Any
 
 from wenda.index.errors import UnreadableDocumentError
@@ -111,7 +112,7 @@ def _ocr_thin_pages(
         out = list(pages)
         for n, index in enumerate(thin, 1):
             label = f"{stem} page {index + 1} ({n}/{len(thin)})"
-            text = cache.page(index, lambda i=index: _render(document, i), label)
+            text = cache.page(index, partial(_render, document, index), label)
             if _visible(text) > _visible(out[index]):
                 out[index] = text
                 used = True
