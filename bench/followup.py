@@ -49,8 +49,11 @@ def load_pairs(path: Path = PAIRS_FILE) -> list[Turn]:
     ]
 
 
-def score(core: Any, turns: list[Turn], rewrite: bool) -> dict[str, float]:
-    """hit@1/hit@5/answer accuracy of the turns' questions, rewritten or as typed."""
+def score(core: Any, turns: list[Turn], rewrite: bool) -> dict[str, Any]:
+    """hit@1/hit@5/answer accuracy of the turns' questions, rewritten or as typed.
+
+    ``by_kind`` holds the same metrics per follow-up kind (substitute, pronoun, aspect).
+    """
     items = [
         EvalItem(
             t.id,
@@ -60,7 +63,8 @@ def score(core: Any, turns: list[Turn], rewrite: bool) -> dict[str, float]:
         )
         for t in turns
     ]
-    return evaluate(items, lambda q: core.ask(q, top_k=10)).metrics
+    result = evaluate(items, lambda q: core.ask(q, top_k=10))
+    return {**result.metrics, "by_kind": result.by_type}
 
 
 def run(core: Any, turns: list[Turn]) -> dict[str, Any]:
@@ -97,6 +101,22 @@ def report(figures: dict[str, Any], model: str) -> str:
             row("stand-alone controls through the rewriter", "control_with", figures["controls"]),
         ],
     )
+    kinds = sorted(figures["followup_with"]["by_kind"])
+    per_kind = md_table(
+        ["kind", "n", "hit@1 as typed → rewritten", "answer accuracy as typed → rewritten"],
+        [
+            (
+                kind,
+                int(figures["followup_with"]["by_kind"][kind]["n"]),
+                *(
+                    f"{figures['followup_without']['by_kind'][kind][m]:.3f} → "
+                    f"{figures['followup_with']['by_kind'][kind][m]:.3f}"
+                    for m in ("hit@1", "answer_accuracy")
+                ),
+            )
+            for kind in kinds
+        ],
+    )
     return "\n".join(
         [
             f"### Follow-up questions ({PAIRS_FILE.name}, model {model})",
@@ -105,6 +125,10 @@ def report(figures: dict[str, Any], model: str) -> str:
             f"controls left unchanged: {figures['controls_unchanged']} / {figures['controls']}.",
             "",
             table,
+            "",
+            "Per kind of follow-up:",
+            "",
+            per_kind,
         ]
     )
 
