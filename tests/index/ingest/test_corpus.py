@@ -43,14 +43,14 @@ def build_corpus(root: Path) -> dict[str, str]:
     (root / "big.txt").write_text("大" * 50_000, "utf-8")
     (root / "corrupt.pdf").write_bytes(b"%PDF-1.4\n1 0 obj garbage")
     (root / "sub" / "corrupt.docx").write_bytes(b"PK\x03\x04 not a docx")
-    (root / "image.png").write_bytes(b"\x89PNG\r\n")
+    (root / "program.exe").write_bytes(b"MZ\x90\x00")
     return {
         "binary.txt": "binary",
         "empty.txt": "empty",
         "big.txt": "too large",
         "corrupt.pdf": "corrupt PDF",
         "sub/corrupt.docx": "corrupt docx",
-        "image.png": "unsupported",
+        "program.exe": "unsupported",
     }
 
 
@@ -94,7 +94,7 @@ def test_scan_is_cheap_ordered_and_hashes_raw_bytes(tmp_path: Path) -> None:
     assert ids == sorted(ids)
     # content problems are found when loading, not by the scan
     assert "binary.txt" in ids and "corrupt.pdf" in ids and "sub/corrupt.docx" in ids
-    assert "big.txt" not in ids and "empty.txt" not in ids and "image.png" not in ids
+    assert "big.txt" not in ids and "empty.txt" not in ids and "program.exe" not in ids
     for entry in scan.candidates:
         assert isinstance(entry, CorpusEntry)
         doc_id, path, digest = entry
