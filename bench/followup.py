@@ -22,6 +22,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from wenda.index.embedding.base import Embedder
 from wenda.index.evaluation import EvalItem, evaluate
 from wenda.index.query.followup import resolve_followup
 
@@ -133,6 +134,19 @@ def report(figures: dict[str, Any], model: str) -> str:
     )
 
 
+def run_followup(embedder: Embedder, work: Path) -> tuple[str, dict[str, Any]]:
+    """The measurement over a private copy of the seed corpus: (markdown, figures)."""
+    corpus = work / "followup_corpus"
+    shutil.rmtree(corpus, ignore_errors=True)
+    shutil.copytree(SEED_CORPUS, corpus)
+    core, _ = open_core(corpus, work / "followup_index", embedder)
+    try:
+        figures = run(core, load_pairs())
+    finally:
+        core.close()
+    return report(figures, embedder.name), figures
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None, help="embedder (default: the real default model)")
@@ -142,16 +156,10 @@ def main(argv: list[str] | None = None) -> int:
     embedder = bench_embedder(args.model)
     WORK.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=WORK) as tmp:
-        corpus = Path(tmp) / "corpus"
-        shutil.copytree(SEED_CORPUS, corpus)
-        core, _ = open_core(corpus, Path(tmp) / "index", embedder)
-        try:
-            figures = run(core, load_pairs())
-        finally:
-            core.close()
+        text, figures = run_followup(embedder, Path(tmp))
     if args.json:
         print(json.dumps(figures, ensure_ascii=False, indent=1))
-    write_report(args.out, report(figures, embedder.name))
+    write_report(args.out, text)
     return 0
 
 

@@ -80,9 +80,11 @@ def main(argv: list[str] | None = None) -> int:
     large: list[tuple[str, Path, Path]] = []
     if "quality" not in skip:
         from bench.cmrc import run_cmrc
+        from bench.followup import run_followup
         from bench.quality import run_seeds
 
         add(timed("seeds dev quality", lambda: run_seeds(embedder, work)[0]))
+        add(timed("follow-up questions", lambda: run_followup(embedder, work)[0]))
         add(timed("CMRC quality", lambda: run_cmrc(embedder, work)[0]))
     if "backends" not in skip:  # local vs Milvus (milvus-lite server), issue 11
         from bench.backends import run_backends
