@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale-sizes", default="10000,100000,1000000")
     parser.add_argument("--hnsw-sizes", default="10000,100000,200000,1000000")
     parser.add_argument("--hnsw-budget", type=float, default=480.0, help="max s per HNSW build")
-    steps = "quality,build,latency,scale,backends,store"
+    steps = "quality,build,latency,scale,backends,store,stress"
     parser.add_argument("--skip", default="", help=f"comma list of: {steps}")
     args = parser.parse_args(argv)
     skip = set(filter(None, args.skip.split(",")))
@@ -134,6 +134,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench.store_bench import bench_hnsw
 
         add(timed("incremental HNSW", lambda: bench_hnsw(100_000, 1_000, 50_000)))
+    if "stress" not in skip:  # hostile corpus, damaged versions, load during rebuilds (issue 10)
+        from bench.stress import run_stress
+
+        add(timed("reliability stress", lambda: run_stress(work, "hashing", 90)[0]))
 
     total = time.perf_counter() - started
     info["load_avg_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
