@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from wenda.index.ingest.normalize import nfkc
+from wenda.index.ingest.normalize import match_key
 from wenda.index.models import Chunk, Passage
 from wenda.index.query.retrieve import Hit
 from wenda.index.store.lexical import LexicalIndex
@@ -74,7 +74,7 @@ def term_coverage(terms: Sequence[str], text: str, lexical: LexicalIndex) -> flo
     """IDF-weighted share of ``terms`` that occur in ``text`` (normalized)."""
     if not terms:
         return 0.0
-    norm = nfkc(text)
+    norm = match_key(text)  # folded like the question terms (traditional→simplified)
     weights = [lexical.term_idf(t) for t in terms]
     found = sum(w for t, w in zip(terms, weights, strict=True) if t in norm)
     return found / sum(weights)
@@ -94,7 +94,7 @@ def order_agreement(terms: Sequence[str], text: str) -> float:
 
     Tells "四川的人到重庆看病" apart from a sentence about 重庆 people in 四川.
     """
-    norm = nfkc(text)
+    norm = match_key(text)  # folded like the question terms (traditional→simplified)
     positions = [norm.find(t) for t in terms]
     seq = [p for p in positions if p >= 0]
     if len(seq) < 2:
