@@ -7,7 +7,6 @@ The core is CPU-bound, so every call into it runs in a worker thread
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
 import math
 import re
@@ -17,6 +16,7 @@ from telegram import InlineKeyboardMarkup, Message, MessageEntity, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes, filters
+from wenda.bot.conversation import resolve_in_chat, understood_note, vote
 from wenda.bot.formatting import (
     ASK_USAGE,
     SHOWN_PASSAGES,
@@ -36,21 +36,17 @@ from wenda.bot.keyboards import (
     sources_keyboard,
     version_tag,
     with_feedback_row,
-    without_feedback_row,
     without_more_button,
 )
 from wenda.bot.ratelimit import Verdict
-from wenda.bot.splitting import MAX_MESSAGE_CHARS
 from wenda.bot.state import (
     REINDEX_KEY,
-    VOTED_KEY,
     StoredAnswer,
     get_core,
     get_feedback,
     get_limiter,
     get_settings,
     recall_answer,
-    recent_questions,
     remember_answer,
     remember_question,
 )
@@ -61,8 +57,6 @@ from wenda.index.errors import (
     QuestionTooLongError,
     WendaError,
 )
-from wenda.index.query.followup import resolve_followup
-from wenda.index.store.lexical import ChineseTokenizer
 
 logger = logging.getLogger(__name__)
 
@@ -75,10 +69,6 @@ UNKNOWN_BUTTON = "这个按钮已失效。"
 # overflow the query); indexes and offsets beyond this are never produced by our buttons.
 MAX_CHUNK_ID = 2**63 - 1
 MAX_BUTTON_INDEX = 1000
-THANKS = "谢谢你的反馈！"
-ALREADY_VOTED = "已经收到你对这条回答的反馈。"
-FEEDBACK_OFF = "暂时无法记录反馈。"
-_TOKENIZER = ChineseTokenizer()  # a thin wrapper; jieba's dictionary loads on first use
 _LEADING_PUNCT = " \t\n,，:：;；"
 
 
@@ -173,10 +163,7 @@ async def answer_question(
         )
         return
     core = get_core(context.bot_data)
-    history = recent_questions(context.chat_data)  # "那重庆呢？" builds on the last question
-    resolved = question
-    if history:
-        resolved = await asyncio.to_thread(resolve_followup, history, question, _TOKENIZER)
+    resolved = await resolve_in_chat(context.chat_data, question)  # "那重庆呢？" in context
     try:
         answer = await asyncio.to_thread(core.ask, resolved)
     except QuestionTooLongError as exc:
@@ -195,10 +182,7 @@ async def answer_question(
     markup = sources_keyboard(key, answer.passages, version, count=SHOWN_PASSAGES)
     if get_feedback(context.bot_data) is not None:
         markup = with_feedback_row(markup, key)
-    parts = format_answer(answer)
-    understood = f"<i>（理解为：{html.escape(resolved)}）</i>\n"
-    if resolved != question and len(understood) + len(parts[0]) <= MAX_MESSAGE_CHARS:
-        parts[0] = understood + parts[0]
+    parts = understood_note(format_answer(answer), question, resolved)
     await _reply_parts(message, parts, markup, quote=quote)
 
 
@@ -251,7 +235,7 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     stored = recall_answer(context.chat_data, request.key)
     if isinstance(request, FeedbackRequest):
-        await _vote(update, context, request, stored)
+        await vote(update, context, request, stored)
         return
     if isinstance(request, MoreRequest):
         if stored is None:
@@ -278,47 +262,6 @@ def _plausible(request: MoreRequest | PassageRequest | FeedbackRequest) -> bool:
     if isinstance(request, PassageRequest):
         return 0 <= request.index <= MAX_BUTTON_INDEX and 0 <= request.chunk_id <= MAX_CHUNK_ID
     return True
-
-
-async def _vote(
-    update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
-    request: FeedbackRequest,
-    stored: StoredAnswer | None,
-) -> None:
-    """👍/👎: store the vote once per answer, then drop the vote buttons."""
-    query = update.callback_query
-    assert query is not None
-    store = get_feedback(context.bot_data)
-    if store is None:
-        await query.answer(FEEDBACK_OFF)
-        return
-    if stored is None or context.chat_data is None:
-        await query.answer(EXPIRED_ANSWER, show_alert=True)
-        return
-    voted: set[str] = context.chat_data.setdefault(VOTED_KEY, set())
-    if request.key in voted:
-        await query.answer(ALREADY_VOTED)
-        return
-    voted.add(request.key)
-    await asyncio.to_thread(
-        store.add,
-        request.vote,
-        question=stored.asked or stored.question,
-        answer=stored.text,
-        chunk_ids=stored.cited,
-        index_version=stored.version,
-        source="bot",
-        resolved_question=stored.question,
-        answerable=stored.answerable,
-    )
-    await query.answer(THANKS)
-    message = query.message
-    if isinstance(message, Message) and message.reply_markup is not None:
-        try:
-            await query.edit_message_reply_markup(without_feedback_row(message.reply_markup))
-        except BadRequest as exc:
-            logger.debug("could not drop the vote buttons: %s", exc)
 
 
 async def _show_passage(

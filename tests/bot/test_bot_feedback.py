@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from wenda.bot.app import build_application
-from wenda.bot.handlers import ALREADY_VOTED, THANKS
+from wenda.bot.conversation import ALREADY_VOTED, THANKS
 from wenda.bot.keyboards import FeedbackRequest, feedback_data, parse_callback
 from wenda.bot.state import WATCHER_KEY, recent_questions, remember_question
 from wenda.index.core import Wenda
