@@ -3,42 +3,7 @@
 // text nodes, never parsed as HTML, so a document cannot inject markup.
 "use strict";
 
-// Pure helpers (no DOM), also loaded by the tests under node.
-const WendaView = {
-  FOLD_RATIO: 0.5, // passages scoring under half the first one are folded away
-  MAX_HISTORY: 5, // earlier questions a follow-up may build on
-
-  // Relevance in percent of the fused retrieval score (0..1).
-  relevance(score) {
-    const value = Number(score);
-    if (!Number.isFinite(value)) return 0;
-    return Math.round(Math.min(1, Math.max(0, value)) * 100);
-  },
-
-  // Split passages into those shown and those folded (far below the first one).
-  fold(passages, ratio) {
-    const cut = ratio === undefined ? WendaView.FOLD_RATIO : ratio;
-    if (!passages.length) return { shown: [], folded: [] };
-    const top = Number(passages[0].score) || 0;
-    const shown = [passages[0]];
-    const folded = [];
-    for (const p of passages.slice(1)) {
-      if (top > 0 && Number(p.score) < cut * top) folded.push(p);
-      else shown.push(p);
-    }
-    return { shown: shown, folded: folded };
-  },
-
-  // The page's own conversation: the latest questions, oldest first.
-  remember(history, question) {
-    return history.concat([question]).slice(-WendaView.MAX_HISTORY);
-  },
-};
-
-if (typeof module !== "undefined" && module.exports) module.exports = WendaView;
-
 (function () {
-  if (typeof document === "undefined") return; // loaded by node for the tests
   const MAX_CHARS = 500;
   const CONTEXT_CHARS = 300; // characters shown either side of a passage in "上下文"
 
@@ -56,24 +21,10 @@ if (typeof module !== "undefined" && module.exports) module.exports = WendaView;
   const passagesHeading = $("passages-heading");
   const passagesList = $("passages");
   const indexInfo = $("index-info");
-  const understood = $("understood");
-  const feedbackBox = $("feedback");
-  const feedbackNote = $("feedback-note");
-  const conversation = $("conversation");
-  const historyList = $("history");
-  const newChat = $("new-chat");
-  const voteButtons = Array.from(document.querySelectorAll("#feedback button[data-vote]"));
 
   const docCache = new Map(); // doc_id -> Promise of {text, title}
   let current = null; // AbortController of the question in flight
-  let history = []; // this page's earlier questions, as typed (for follow-ups)
-  let shown = null; // {asked, question, answer} of the answer on screen (for votes)
-  try {
-    history = JSON.parse(sessionStorage.getItem("wenda-history") || "[]");
-    if (!Array.isArray(history)) history = [];
-  } catch (_) {
-    history = [];
-  }
+  const talk = WendaConversation.create(readError); // follow-ups, history, votes
 
   function el(tag, className, text) {
     const node = document.createElement(tag);
@@ -269,69 +220,6 @@ if (typeof module !== "undefined" && module.exports) module.exports = WendaView;
     result.hidden = false;
   }
 
-  function renderHistory() {
-    historyList.textContent = "";
-    for (const q of history) {
-      const item = el("li");
-      const link = el("a", "", q);
-      link.href = "?q=" + encodeURIComponent(q);
-      item.appendChild(link);
-      historyList.appendChild(item);
-    }
-    conversation.hidden = history.length === 0;
-  }
-
-  function saveHistory() {
-    try {
-      sessionStorage.setItem("wenda-history", JSON.stringify(history));
-    } catch (_) {
-      /* private mode: history lives in memory only */
-    }
-    renderHistory();
-  }
-
-  // "那重庆呢？" after an earlier question: ask the server for the stand-alone form.
-  async function resolveFollowup(question, signal) {
-    if (!history.length) return question;
-    try {
-      const response = await fetch("followup", {
-        method: "POST",
-        headers: { "Content-Type": "application/json", Accept: "application/json" },
-        body: JSON.stringify({ history: history, question: question }),
-        signal: signal,
-      });
-      if (!response.ok) return question;
-      const body = await response.json();
-      return body.question || question;
-    } catch (error) {
-      if (error.name === "AbortError") throw error;
-      return question;
-    }
-  }
-
-  async function vote(kind) {
-    if (!shown) return;
-    for (const b of voteButtons) b.disabled = true;
-    feedbackNote.textContent = "正在提交…";
-    try {
-      const response = await fetch("feedback", {
-        method: "POST",
-        headers: { "Content-Type": "application/json", Accept: "application/json" },
-        body: JSON.stringify({
-          vote: kind,
-          question: shown.question,
-          asked: shown.asked,
-          answer: shown.answer,
-        }),
-      });
-      if (!response.ok) throw new Error(await readError(response));
-      feedbackNote.textContent = "谢谢你的反馈！";
-    } catch (error) {
-      feedbackNote.textContent = "反馈没有提交成功：" + error.message;
-      for (const b of voteButtons) b.disabled = false;
-    }
-  }
-
   async function ask(question) {
     if (current) current.abort();
     const controller = new AbortController();
@@ -339,7 +227,7 @@ if (typeof module !== "undefined" && module.exports) module.exports = WendaView;
     button.disabled = true;
     setStatus("正在查找…");
     try {
-      const resolved = await resolveFollowup(question, controller.signal);
+      const resolved = await talk.resolve(question, controller.signal);
       const response = await fetch("ask", {
         method: "POST",
         headers: { "Content-Type": "application/json", Accept: "application/json" },
@@ -352,14 +240,7 @@ if (typeof module !== "undefined" && module.exports) module.exports = WendaView;
       }
       const data = await response.json();
       render(data);
-      understood.textContent = resolved === question ? "" : "理解为：" + resolved;
-      understood.hidden = resolved === question;
-      shown = { asked: question, question: resolved, answer: data.answer };
-      feedbackBox.hidden = false;
-      feedbackNote.textContent = "";
-      for (const b of voteButtons) b.disabled = false;
-      history = WendaView.remember(history, question);
-      saveHistory();
+      talk.answered(question, resolved, data);
       setStatus("");
       const url = new URL(window.location.href);
       url.searchParams.set("q", question);
@@ -424,13 +305,6 @@ if (typeof module !== "undefined" && module.exports) module.exports = WendaView;
     }
   });
   input.addEventListener("input", updateCount);
-  for (const b of voteButtons) b.addEventListener("click", () => vote(b.dataset.vote));
-  newChat.addEventListener("click", () => {
-    history = [];
-    saveHistory();
-    input.focus();
-  });
-  renderHistory();
 
   const initial = new URLSearchParams(window.location.search).get("q");
   if (initial) {

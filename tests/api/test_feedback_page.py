@@ -21,6 +21,7 @@ from tests.api.conftest import LiveServer
 
 NODE = shutil.which("node")
 APP_JS = STATIC_DIR / "app.js"
+CONVERSATION_JS = STATIC_DIR / "conversation.js"
 
 
 def run_view(expression: str) -> Any:
@@ -28,7 +29,8 @@ def run_view(expression: str) -> Any:
     if NODE is None:
         pytest.skip("node is not installed")
     script = (
-        f"const v = require({json.dumps(str(APP_JS))}); console.log(JSON.stringify({expression}));"
+        f"const v = require({json.dumps(str(CONVERSATION_JS))});"
+        f" console.log(JSON.stringify({expression}));"
     )
     out = subprocess.run([NODE, "-e", script], capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stderr
@@ -70,15 +72,20 @@ def test_page_has_conversation_feedback_and_no_version(
         httpx.Client(base_url=server.url) as http,
     ):
         page = http.get("/").text
-        js = http.get("/static/app.js").text
+        app = http.get("/static/app.js").text
+        talk = http.get("/static/conversation.js").text
     for needed in ('id="feedback"', 'data-vote="up"', 'data-vote="down"', 'id="new-chat"'):
         assert needed in page, needed
     assert 'id="understood"' in page and 'id="history"' in page
-    for needed in ('fetch("feedback"', 'fetch("followup"', "相关度", "details", "理解为："):
-        assert needed in js, needed
-    # the internal index version is for operators (/readyz), not for readers of the page
-    assert "index_version" not in js and "s.version" not in js and "版本" not in js
+    for needed in ('fetch("feedback"', 'fetch("followup"', "理解为：", "sessionStorage"):
+        assert needed in talk, needed
+    for needed in ("相关度", "details", "WendaView.fold", "talk.resolve", "talk.answered"):
+        assert needed in app, needed
+    for js in (app, talk):
+        # the internal index version is for operators (/readyz), not for readers of the page
+        assert "index_version" not in js and "s.version" not in js and "版本" not in js
+        assert "innerHTML" not in js and "insertAdjacentHTML" not in js and "eval(" not in js
 
 
 def test_static_dir_is_the_one_in_the_repo() -> None:
-    assert Path(__file__).resolve().parents[2] / "api" / "static" == APP_JS.parent
+    assert Path(__file__).resolve().parents[2] / "api" / "static" == CONVERSATION_JS.parent

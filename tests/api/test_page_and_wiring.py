@@ -30,8 +30,10 @@ def test_page_has_the_form_and_loads_packaged_assets(client: TestClient) -> None
     assert 'type="submit"' in html
     scripts = re.findall(r'<script[^>]*src="([^"]+)"', html)
     styles = re.findall(r'<link[^>]*rel="stylesheet"[^>]*href="([^"]+)"', html)
-    assert scripts == ["static/app.js"] and styles == ["static/app.css"]
-    for asset, kind in ((scripts[0], "javascript"), (styles[0], "css")):
+    assert scripts == ["static/conversation.js", "static/app.js"]  # in this order
+    assert styles == ["static/app.css"]
+    assets = [*((s, "javascript") for s in scripts), (styles[0], "css")]
+    for asset, kind in assets:
         served = client.get("/" + asset)
         assert served.status_code == 200 and kind in served.headers["content-type"]
         assert served.text == (STATIC_DIR / Path(asset).name).read_text(encoding="utf-8")
