@@ -16,8 +16,9 @@ import httpx
 import pytest
 from wenda.api import create_app
 from wenda.api.web import STATIC_DIR
+from wenda.index.feedback import FeedbackStore
 
-from tests.api.conftest import LiveServer
+from tests.api.conftest import LiveServer, make_settings, wait_until
 
 NODE = shutil.which("node")
 APP_JS = STATIC_DIR / "app.js"
@@ -89,3 +90,30 @@ def test_page_has_conversation_feedback_and_no_version(
 
 def test_static_dir_is_the_one_in_the_repo() -> None:
     assert Path(__file__).resolve().parents[2] / "api" / "static" == CONVERSATION_JS.parent
+
+
+def test_the_page_scripts_ask_follow_up_and_vote_against_a_real_server(own_root: Path) -> None:
+    """conversation.js + app.js under node with a stand-in DOM, talking to real uvicorn."""
+    if NODE is None:
+        pytest.skip("node is not installed")
+    question = "川渝两地住院费用直接结算的定点医疗机构有多少家？"
+    app = create_app(make_settings(own_root))
+    with LiveServer(app) as server:
+        wait_until(lambda: httpx.get(server.url + "/readyz").status_code == 200, timeout=60)
+        driver = Path(__file__).with_name("page_driver.js")
+        args = [NODE, str(driver), server.url, str(STATIC_DIR), question, "那重庆呢？"]
+        out = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    page = json.loads(out.stdout)
+    assert page["index_info"].startswith("已收录") and "版本" not in page["index_info"]
+    first, second = page["first"], page["second"]
+    assert "5182家" in first["answer"] and first["understood"] is None
+    assert "版本" not in first["meta"] and first["meta"].startswith("用时")
+    assert first["shown"] >= 1 and first["shown"] + first["folded"] == 5
+    assert len(first["relevance"]) == 5 and first["relevance"][0] == "相关度 100%"
+    assert second["understood"].startswith("理解为：重庆") and "1887家" in second["answer"]
+    assert second["history"] == [question, "那重庆呢？"]
+    assert page["vote_note"] == "谢谢你的反馈！" and page["history_after_new_chat"] == []
+    [vote] = FeedbackStore.in_index_dir(own_root / "idx").records()
+    assert vote.vote == "down" and vote.source == "web" and vote.question == "那重庆呢？"
+    assert vote.resolved_question.startswith("重庆") and vote.chunk_ids
