@@ -10,7 +10,7 @@ import httpx
 import openai
 import pytest
 from wenda.api import create_app
-from wenda.api.openai_routes import SOURCES_HEADING
+from wenda.api.openai_routes import SOURCES_HEADING, format_content
 from wenda.index.settings import Settings
 
 from tests.api.conftest import LiveServer
@@ -75,6 +75,30 @@ def test_unanswerable_question_returns_the_refusal(client: openai.OpenAI) -> Non
     extra = completion.model_extra["wenda"]  # type: ignore[index]
     assert extra["answerable"] is False
     assert extra["passages"], "the closest passages are still offered"
+    if extra["reason"]:  # the core explains its refusals: the user reads why
+        assert extra["reason"] in content
+
+
+def _passage(n: int, section: str = "") -> dict[str, Any]:
+    return {"n": n, "title": f"标题{n}", "section": section, "doc_id": f"d{n}.txt"}
+
+
+def test_content_lists_the_cited_sources_in_citation_order() -> None:
+    passages = [_passage(1, "章节"), _passage(2), _passage(3)]
+    data = {"answer": "甲。[3] 乙。[1]", "answerable": True, "passages": passages}
+    assert format_content(data) == (
+        f"甲。[3] 乙。[1]\n\n{SOURCES_HEADING}\n[3] 标题3（d3.txt）\n[1] 标题1 · 章节（d1.txt）"
+    )
+    uncited = {"answer": "甲。", "answerable": True, "passages": passages}
+    assert format_content(uncited).endswith(f"{SOURCES_HEADING}\n[1] 标题1 · 章节（d1.txt）")
+
+
+def test_refusal_content_carries_the_reason() -> None:
+    reason = "资料中没有找到“票价”的相关内容。"
+    data = {"answer": REFUSAL, "answerable": False, "reason": reason, "passages": [_passage(1)]}
+    assert format_content(data) == f"{REFUSAL}\n\n{reason}"
+    assert format_content({**data, "reason": None}) == REFUSAL
+    assert format_content({**data, "answer": reason}) == reason  # no repetition
 
 
 def test_streaming_yields_openai_chunks_that_add_up(client: openai.OpenAI) -> None:
