@@ -157,3 +157,24 @@ def test_watch_rebuilds_with_the_default_model(tmp_path, seed_corpus) -> None:
     finally:
         watcher.stop()
         core.close()
+
+
+def test_a_change_while_another_process_builds_is_built_afterwards(
+    core: Wenda, hashing_settings: Settings
+) -> None:
+    """The real build lock is held (as by a `wenda index` elsewhere): retried, not dropped."""
+    from wenda.index.store.base import open_store
+
+    store = open_store(hashing_settings)
+    watcher = start(CorpusWatcher(hashing_settings.corpus_dir, core.reindex, SETTLE))
+    try:
+        with store.build_lock():
+            (hashing_settings.corpus_dir / "held.txt").write_text("忠县柑橘。", "utf-8")
+            time.sleep(SETTLE * 4)  # the watcher tried and found the lock taken
+            assert watcher.builds_total == 0
+        assert wait_for(lambda: watcher.builds_total == 1)
+        assert watcher.last_build is not None and watcher.last_build.ok
+        assert "held.txt" in {d.doc_id for d in core.documents()}
+    finally:
+        watcher.stop()
+        store.close()
