@@ -24,6 +24,12 @@ CONNECT_FAILED = 2  # pymilvus ErrorCode for "Fail connecting to server"
 COLLECTION_NOT_FOUND = 100
 NOT_LOADED = 101
 QUERY_LIMIT = 16384  # Milvus caps offset + limit of one query
+_NOISY_LOGGERS = (  # children of "pymilvus", which pymilvus itself sets to WARNING
+    "pymilvus.decorators",
+    "pymilvus.client.connection_manager",
+    "pymilvus.client.iterator.query_iterator",
+    "milvus_lite",
+)
 _UNREACHABLE_WORDS = ("unavailable", "connect", "deadline", "timed out", "timeout")
 
 
@@ -50,7 +56,7 @@ class MilvusConnection:
         self.timeout = timeout
         # pymilvus logs a traceback at ERROR for every failed call, including the ones we
         # expect (a missing alias, a reconnect); we translate them. Explicit levels win.
-        for name in ("pymilvus", "milvus_lite"):
+        for name in _NOISY_LOGGERS:
             quiet = logging.getLogger(name)
             if quiet.level == logging.NOTSET:
                 quiet.setLevel(logging.CRITICAL)
