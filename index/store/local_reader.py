@@ -27,7 +27,7 @@ from wenda.index.store.base import StoredDocument
 from wenda.index.store.dense import dense_search, load_dense_index
 from wenda.index.store.integrity import load_manifest, verify_counts, verify_files
 from wenda.index.store.lexical import LexicalIndex
-from wenda.index.store.manifest import Manifest
+from wenda.index.store.manifest import FORMAT_VERSION, Manifest
 from wenda.index.store.records import ChunkStore
 
 log = logging.getLogger("wenda.store")
@@ -64,6 +64,12 @@ class LocalReader:
         if not path.is_dir():
             raise IndexDamagedError(version, "版本目录不存在 (version directory missing)")
         manifest = load_manifest(path, version)
+        if manifest.format != FORMAT_VERSION:
+            raise IndexDamagedError(
+                version,
+                f"索引格式 {manifest.format} 已过时，请运行 wenda index "
+                f"(format {manifest.format}; this version reads {FORMAT_VERSION})",
+            )
         verify_files(path, version, manifest)
         records: ChunkStore | None = None
         try:

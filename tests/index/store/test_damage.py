@@ -213,3 +213,16 @@ def test_kill_during_publish_keeps_history_and_rollback(
     assert kept[-1] == third and len(kept) == 2
     assert store.rollback() == kept[0]
     store.open(kept[0]).close()
+
+
+def test_a_version_of_an_older_format_is_reported_as_such(hashing_settings: Settings) -> None:
+    version = _build(hashing_settings)
+    store = LocalStore(hashing_settings.index_dir)
+    manifest_path = store.versions.path(version) / "manifest.json"
+    manifest_path.write_text(manifest_path.read_text("utf-8").replace('"format": 2', '"format": 1'))
+    with pytest.raises(IndexDamagedError) as info:
+        store.open(version)
+    assert "format 1" in info.value.reason
+    core = Wenda.open(hashing_settings, embedder=HashingEmbedder())  # rebuilds from the corpus
+    assert core.version != version and core.status().chunks > 0
+    core.close()
