@@ -10,6 +10,7 @@ candidate_k and "every chunk" (the old behaviour) with the default model.
 
     python bench/store_bench.py hnsw [--n 100000] [--new 1000]
     python bench/store_bench.py lexdepth [--limit N]
+    python bench/store_bench.py verify [--n 100000]   # cost of the integrity checks on load
 """
 
 from __future__ import annotations
@@ -119,6 +120,35 @@ def bench_hnsw(n: int, new: int, ann_threshold: int) -> str:
     )
 
 
+def bench_verify(n: int) -> str:
+    """Seconds to open (= verify) an n-chunk version: sizes only vs every file hashed."""
+    from wenda.index.store import integrity
+
+    WORK.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=WORK) as tmp:
+        store = LocalStore(Path(tmp) / "idx", DenseParams(ann_threshold=n))  # flat
+        log(f"store bench: {n:,}-chunk flat version for the load check")
+        version, _, _ = _publish(store, range(n // DOC_CHUNKS), [], seed=4)
+        size = sum(p.stat().st_size for p in store.versions.path(version).rglob("*") if p.is_file())
+        rows = []
+        limit = integrity.HASH_LIMIT_BYTES
+        for label, hash_limit in (
+            ("sizes, quick_check, counts", 0),
+            ("+ sha256 of every file", size),
+        ):
+            integrity.HASH_LIMIT_BYTES = hash_limit
+            t0 = time.perf_counter()
+            store.open(version).close()
+            rows.append([label, f"{time.perf_counter() - t0:.2f}"])
+        integrity.HASH_LIMIT_BYTES = limit
+    table = md_table(["checks on load", "open s"], rows)
+    return (
+        f"### Verifying a version on load ({n:,} chunks, {size / 2**20:,.0f} MiB on disk)\n\n"
+        f"{table}\n\nVersions up to {limit // 2**20} MiB are hashed in full; larger ones get "
+        "the size, quick_check and count checks only.\n"
+    )
+
+
 def _seconds(dense_build: str) -> float:
     return float(dense_build.split()[-1].rstrip("s"))
 
@@ -157,7 +187,7 @@ def bench_lexdepth(limit: int | None) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=["hnsw", "lexdepth"])
+    parser.add_argument("what", choices=["hnsw", "lexdepth", "verify"])
     parser.add_argument("--n", type=int, default=100_000, help="chunks in the first version")
     parser.add_argument("--new", type=int, default=1_000, help="chunks added incrementally")
     parser.add_argument("--ann-threshold", type=int, default=50_000)
@@ -166,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.what == "hnsw":
         text = bench_hnsw(args.n, args.new, args.ann_threshold)
+    elif args.what == "verify":
+        text = bench_verify(args.n)
     else:
         text = bench_lexdepth(args.limit)
     write_report(args.out, text)
