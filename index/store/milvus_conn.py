@@ -30,6 +30,10 @@ _NOISY_LOGGERS = (  # children of "pymilvus", which pymilvus itself sets to WARN
     "pymilvus.client.iterator.query_iterator",
     "milvus_lite",
 )
+# No keepalive pings on an idle connection: Milvus Lite's server (gRPC's default policy)
+# answers them with GOAWAY "too_many_pings", which fails calls in flight. The next call
+# notices a dead connection anyway.
+_GRPC_OPTIONS = {"grpc.keepalive_permit_without_calls": False}
 _UNREACHABLE_WORDS = ("unavailable", "connect", "deadline", "timed out", "timeout")
 
 
@@ -61,7 +65,9 @@ class MilvusConnection:
             if quiet.level == logging.NOTSET:
                 quiet.setLevel(logging.CRITICAL)
         try:
-            self.client = MilvusClient(uri=uri, token=token or "", timeout=timeout)
+            self.client = MilvusClient(
+                uri=uri, token=token or "", timeout=timeout, grpc_options=_GRPC_OPTIONS
+            )
         except Exception as exc:
             reason = _reason(exc)
             if "://" not in uri:  # Milvus Lite in process: its data folder has one owner
