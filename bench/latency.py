@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import itertools
 import sys
 import tempfile
 import time
@@ -23,6 +22,7 @@ if __package__ in (None, ""):
 
 from wenda.index.embedding.base import Embedder
 from wenda.index.evaluation import load_jsonl
+from wenda.index.query.pipeline import STAGES
 from wenda.index.settings import Settings
 
 from bench.cmrc import eval_items, load_cmrc
@@ -38,7 +38,7 @@ from bench.common import (
 )
 from bench.quality import bench_embedder, open_core
 
-PARTS = ("tokenize", "encode", "dense", "bm25", "fuse+rerank", "fetch", "compose")
+PARTS = STAGES  # the pipeline's own stage names (wenda.index.query.pipeline)
 
 
 def bench_questions(limit: int = 400) -> list[str]:
@@ -79,46 +79,11 @@ def capped_threads(n: int | None) -> Iterator[None]:
         faiss.omp_set_num_threads(old_faiss)
 
 
-def _answer_policy(core) -> object:
-    """What ask() passes to compose() as its last argument (its name has changed before)."""
-    for name in ("answerability", "min_support"):
-        if hasattr(core, name):
-            return getattr(core, name)
-    raise AttributeError("core has no answerability policy the bench knows how to pass")
-
-
 def _time_parts(core, q: str, parts: dict[str, list[float]]) -> None:
-    """One question through the same functions ask() calls, each timed on its own."""
-    from wenda.index.ingest.sentences import split_sentences
-    from wenda.index.query.answer import compose
-    from wenda.index.query.retrieve import retrieve
-    from wenda.index.store.dense import dense_search
-
-    s = core.settings
-    snap = core._snapshot  # the bench looks inside on purpose: it times the pieces
-    marks = [time.perf_counter()]
-    terms = core.tokenizer.query_terms(q)
-    marks.append(time.perf_counter())
-    vec = core.embedder.encode_queries([q])[0]
-    marks.append(time.perf_counter())
-    dense_search(snap.dense, vec, s.candidate_k)
-    marks.append(time.perf_counter())
-    if hasattr(snap.lexical, "scores"):  # what retrieve() calls now
-        snap.lexical.scores(terms)
-    else:
-        snap.lexical.search(terms, s.candidate_k)
-    marks.append(time.perf_counter())
-    hits = retrieve(snap, vec, terms, s.top_k, s.retrieval_mode, s.candidate_k, s.rrf_k)
-    marks.append(time.perf_counter())
-    by_id = snap.store.chunks([h.chunk_id for h in hits])
-    chunks = [by_id[h.chunk_id] for h in hits]
-    marks.append(time.perf_counter())
-    compose(q, terms, hits, chunks, snap.lexical, split_sentences, _answer_policy(core))
-    marks.append(time.perf_counter())
-    d = [(b - a) * 1000 for a, b in itertools.pairwise(marks)]
-    fuse = max(0.0, d[4] - d[2] - d[3])  # retrieve() repeats both searches; this is the rest
-    for name, v in zip(PARTS, [d[0], d[1], d[2], d[3], fuse, d[5], d[6]], strict=True):
-        parts[name].append(v)
+    """One question through the core's pipeline; the stage timings are its own."""
+    timings = core.run_pipeline(q).timings
+    for name in PARTS:
+        parts[name].append(timings[name])
 
 
 def core_latency(
@@ -185,6 +150,46 @@ def core_table(results: list[CoreLatency]) -> str:
     )
 
 
+def answer_model_overhead(core, questions: list[str], repeat: int = 3) -> str:
+    """Whole-question time with the old heuristic compose vs the learned one, interleaved
+    question by question (same retrieval, same run), on the first corpus."""
+    from bench.old_heuristic import old_heuristic
+
+    variants = {"old heuristic": old_heuristic(), "learned": None}
+    times: dict[str, list[float]] = {k: [] for k in variants}
+    compose: dict[str, list[float]] = {k: [] for k in variants}
+    for _ in range(repeat):
+        for q in questions:
+            for name, composer in variants.items():
+                t0 = time.perf_counter()
+                result = core.run_pipeline(q, composer=composer)
+                result.to_answer()
+                times[name].append((time.perf_counter() - t0) * 1000)
+                compose[name].append(result.timings["compose"])
+    rows = [
+        (
+            name,
+            f"{median(times[name]):.2f}",
+            f"{percentile(times[name], 99):.2f}",
+            f"{median(compose[name]):.3f}",
+            f"{percentile(compose[name], 99):.3f}",
+        )
+        for name in variants
+    ]
+    delta = median(times["learned"]) - median(times["old heuristic"])
+    return "\n".join(
+        [
+            f"Answer model cost ({len(questions)} questions x {repeat}, interleaved): "
+            f"learned - old heuristic = {delta:+.2f} ms at p50.",
+            "",
+            md_table(
+                ["compose stage", "ask p50 ms", "ask p99 ms", "compose p50 ms", "compose p99 ms"],
+                rows,
+            ),
+        ]
+    )
+
+
 def dominant(r: CoreLatency) -> str:
     meds = {p: median(v) for p, v in r.parts.items()}
     total = sum(meds.values())
@@ -203,25 +208,29 @@ def run_core(
     mode = Settings(_env_file=None).retrieval_mode
     targets = [("seed corpus", SEED_CORPUS, work / "seeds_index"), *extra]
     results = []
+    overhead = ""
     for label, corpus, index_dir in targets:
         log(f"latency: in-process ask() on {label}")
         core, _ = open_core(corpus, index_dir, embedder)
         try:
             results += core_latency(core, questions, label)
+            if not overhead:
+                overhead = answer_model_overhead(core, questions)
         finally:
             core.close()
     lines = [
         f"### core.ask() latency, in-process (default mode {mode}, top_k=5, one caller)",
         "",
-        f"{len(questions)} questions x 2 passes; parts timed in a separate pass by calling "
-        "the same functions ask() calls. `fuse+rerank` = what retrieve() adds beyond the two "
-        "searches (RRF, dense scores for lexical-only hits, the rerank); `fetch` = chunk rows "
-        "from SQLite; `compose` = answer sentence and answerability.",
+        f"{len(questions)} questions x 2 passes; stage times in a separate pass, as reported "
+        "by the pipeline itself (`core.run_pipeline(q).timings`): `analyse` = tokens and "
+        "question reading, `retrieve` = dense + BM25 search, fusion and rerank, `fetch` = "
+        "chunk records, `compose` = answer spans, the answer model and the refusal reason.",
         "",
         core_table(results),
         "",
     ]
     lines += [f"- {r.corpus}: largest parts of ask(): {dominant(r)}" for r in results]
+    lines += ["", overhead]
     return "\n".join(lines), {r.corpus: median(r.ask) for r in results}
 
 

@@ -88,6 +88,23 @@ def ablation(core, items: list[EvalItem], modes: list[str] | None = None) -> lis
     return out
 
 
+def answer_model_ablation(core, items: list[EvalItem]) -> list[ModeResult]:
+    """The default mode with the old heuristic compose and with the learned answer model,
+    on the same index, questions and run (issue 9's "old heuristic" vs "learned" rows)."""
+    from bench.old_heuristic import old_heuristic
+
+    out = []
+    for label, composer in (("old heuristic", old_heuristic()), ("learned", None)):
+        log(f"quality: {len(items)} questions, answer model={label}")
+        t0 = time.perf_counter()
+        result = evaluate(
+            items, lambda q, c=composer: core.run_pipeline(q, 10, composer=c).to_answer()
+        )
+        ms = (time.perf_counter() - t0) * 1000 / max(1, len(items))
+        out.append(ModeResult(f"{core.settings.retrieval_mode}, {label}", result, ms))
+    return out
+
+
 def _cell(metrics: dict[str, float], key: str) -> str:
     value = metrics.get(key)
     return "–" if value is None else f"{value:.3f}"
@@ -131,7 +148,7 @@ def run_seeds(embedder: Embedder, work: Path) -> tuple[str, list[ModeResult]]:
     core, secs = open_core(corpus, work / "seeds_index", embedder)
     try:
         items = load_jsonl(SEEDS_DEV)
-        rows = ablation(core, items)
+        rows = ablation(core, items) + answer_model_ablation(core, items)
         status = core.status()
     finally:
         core.close()

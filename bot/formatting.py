@@ -13,6 +13,7 @@ from html import escape
 
 from wenda.bot.splitting import split_html
 from wenda.index.models import Answer, BuildReport, DocumentInfo, IndexStatus, Passage
+from wenda.index.query.answer import NO_ANSWER
 
 SNIPPET_CHARS = 110
 """Width of a citation snippet (the brief asks for roughly 80–120 characters)."""
@@ -22,7 +23,7 @@ SHOWN_PASSAGES = 3
 
 MAX_TITLES_IN_HELP = 30
 EXAMPLE_QUESTION = "川渝两地住院费用直接结算的定点医疗机构有多少家？"
-NOT_FOUND = "资料中没有找到相关内容。"
+NOT_FOUND = NO_ANSWER  # one no-answer text for the core, the bot and the API
 _SENTENCE_ENDS = "。！？；!?;"
 
 
@@ -174,7 +175,8 @@ def answer_html(answer: Answer, shown: int = SHOWN_PASSAGES) -> str:
         lines = [f"<b>答：</b>{escape(tidy(answer.answer))}"]
         highlight: str | None = answer.answer
     else:
-        lines = [NOT_FOUND + ("以下是最接近的段落，仅供参考：" if answer.passages else "")]
+        why = escape(answer.reason or NOT_FOUND)
+        lines = [why + ("\n以下是最接近的段落，仅供参考：" if answer.passages else "")]
         highlight = None
     cited = [
         citation_html(p, passage_number(p, i), highlight)

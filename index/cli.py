@@ -13,10 +13,14 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from wenda.index.errors import StoreUnavailableError, WendaError
 from wenda.index.models import MODES
 from wenda.index.settings import Settings
+
+if TYPE_CHECKING:
+    from wenda.index.evaluation import EvalResult
 
 log = logging.getLogger("wenda.cli")
 
@@ -76,7 +80,11 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=1))
         return 0
     print(answer.answer)
+    if not answer.answerable and answer.reason and answer.reason != answer.answer:
+        print(answer.reason)
     print()
+    if not answer.answerable and answer.passages:
+        print("最接近的段落 (closest passages):")
     for p in answer.passages:
         flat = " ".join(p.text.split())
         snippet = flat if len(flat) <= 120 else flat[:120] + "…"
@@ -89,18 +97,62 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from wenda.index.core import Wenda
-    from wenda.index.evaluation import evaluate, format_result, load_jsonl
+    from wenda.index.evaluation import evaluate, load_jsonl
 
+    if args.squad:
+        return _eval_squad(args, settings)
+    if not args.file:
+        print(
+            "需要一个问题集文件或 --squad FILE (give FILE.jsonl or --squad FILE)", file=sys.stderr
+        )
+        return 2
     items = load_jsonl(Path(args.file))
     core = Wenda.open(settings)
     result = evaluate(items, lambda q: core.ask(q, top_k=10, mode=args.mode))
+    _print_eval(args, result)
+    return 0
+
+
+def _eval_squad(args: argparse.Namespace, settings: Settings) -> int:
+    """Index a SQuAD-style file's paragraphs in a work folder and score its questions."""
+    import tempfile
+
+    from wenda.index.core import Wenda
+    from wenda.index.evaluation import evaluate
+    from wenda.index.squad import as_given, cut_answers, load_squad, write_corpus
+
+    paragraphs = load_squad(Path(args.squad))
+    squad = cut_answers(paragraphs) if args.cut_answers else as_given(paragraphs)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(args.work) if args.work else Path(tmp)
+        write_corpus(squad.paragraphs, work / "corpus")
+        local = settings.model_copy(
+            update={"corpus_dir": work / "corpus", "index_dir": work / "index"}
+        )
+        core = Wenda.open(local)
+        try:
+            result = evaluate(squad.items, lambda q: core.ask(q, top_k=10, mode=args.mode))
+        finally:
+            core.close()
+    unanswerable = sum(1 for i in squad.items if not i.answerable)
+    print(
+        f"{len(squad.paragraphs)} paragraphs, {len(squad.items)} questions "
+        f"({unanswerable} made unanswerable, {squad.dropped} dropped)",
+        file=sys.stderr,
+    )
+    _print_eval(args, result)
+    return 0
+
+
+def _print_eval(args: argparse.Namespace, result: EvalResult) -> None:
+    from wenda.index.evaluation import format_result
+
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=1))
     else:
         print(format_result(result))
         for failure in result.failures:
             print("  miss:", json.dumps(failure, ensure_ascii=False))
-    return 0
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
@@ -194,7 +246,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_feedback)
 
     p = sub.add_parser("eval", help="score a question set (seeds_dev.jsonl format)")
-    p.add_argument("file")
+    p.add_argument("file", nargs="?", help="question set in the seeds_dev.jsonl format")
+    p.add_argument(
+        "--squad", metavar="FILE", help="SQuAD-style JSON: index its paragraphs, ask its questions"
+    )
+    p.add_argument(
+        "--cut-answers",
+        action="store_true",
+        help="with --squad: per paragraph, delete the sentences holding one question's answer "
+        "(SQuAD 2.0-style), so that question must be refused",
+    )
+    p.add_argument("--work", type=Path, help="with --squad: keep corpus and index here")
     p.add_argument("--mode", choices=MODES, default=None)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)

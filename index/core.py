@@ -8,7 +8,6 @@ closed when the last of them ends) and no request waits for a rebuild.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 import time
@@ -25,15 +24,13 @@ from wenda.index.errors import (
     QuestionTooLongError,
     TopKOutOfRangeError,
 )
-from wenda.index.ingest.sentences import split_sentences
-from wenda.index.models import Answer, BuildReport, DocumentInfo, IndexStatus, Passage
-from wenda.index.query.answer import (
-    COVERAGE_ONLY,
-    DEFAULT_MODEL_ANSWERABILITY,
-    Answerability,
-    compose,
+from wenda.index.models import Answer, BuildReport, DocumentInfo, IndexStatus, Mode, Passage
+from wenda.index.query.pipeline import (
+    Composer,
+    PipelineConfig,
+    PipelineResult,
+    QuestionPipeline,
 )
-from wenda.index.query.retrieve import Mode, retrieve
 from wenda.index.settings import Settings
 from wenda.index.store.base import IndexReader, Store, open_store
 from wenda.index.store.lexical import ChineseTokenizer
@@ -43,12 +40,15 @@ from wenda.index.write_errors import index_writes
 log = logging.getLogger("wenda.core")
 
 
-def _answerability(settings: Settings, with_cosine: bool) -> Answerability:
-    """The calibrated model for the default embedder, coverage alone for any other."""
-    model = DEFAULT_MODEL_ANSWERABILITY if with_cosine else COVERAGE_ONLY
-    if settings.answer_min_support is not None:
-        model = dataclasses.replace(model, threshold=settings.answer_min_support)
-    return model
+def pipeline_config(settings: Settings) -> PipelineConfig:
+    """The question pipeline's few values; cosine features only for the fitted embedder."""
+    return PipelineConfig(
+        candidate_k=settings.candidate_k,
+        rrf_k=settings.rrf_k,
+        mode=settings.retrieval_mode,
+        threshold=settings.answer_min_support,
+        comparable_cosines=settings.is_default_model,
+    )
 
 
 class Wenda:
@@ -70,8 +70,7 @@ class Wenda:
         self._reload_thread: threading.Thread | None = None
         self._last_check = time.monotonic()
         self._rejected_version: str | None = None  # damaged or another model: don't retry
-        self.answerability = _answerability(settings, settings.is_default_model)
-        self.coverage_answerability = _answerability(settings, False)
+        self.pipeline = QuestionPipeline(embedder, self.tokenizer, pipeline_config(settings))
 
     # --- lifecycle -----------------------------------------------------------------------
     @classmethod
@@ -134,39 +133,29 @@ class Wenda:
     def ask(self, question: str, top_k: int | None = None, mode: Mode | None = None) -> Answer:
         """Answer one question with cited passages; thread-safe."""
         started = time.perf_counter()
+        result = self.run_pipeline(question, top_k, mode)
+        took = round((time.perf_counter() - started) * 1000, 2)
+        return result.to_answer(took)
+
+    def run_pipeline(
+        self,
+        question: str,
+        top_k: int | None = None,
+        mode: Mode | None = None,
+        composer: Composer | None = None,
+    ) -> PipelineResult:
+        """One question through the pipeline, with candidates, spans and stage timings.
+
+        ``ask`` is this plus the public answer shape; the bench and the training script
+        call it to time stages or to swap the compose stage (``composer``).
+        """
         text = self.validate_question(question)
         k = top_k or self.settings.top_k
         if not 1 <= k <= 100:
             raise TopKOutOfRangeError(k, 1, 100)
         self._maybe_reload()
-        with self._readers.lease() as snap:  # the version stays open until this returns
-            return self._answer_on(snap, text, k, mode, started)
-
-    def _answer_on(
-        self, snap: IndexReader, text: str, k: int, mode: Mode | None, started: float
-    ) -> Answer:
-        mode = mode or self.settings.retrieval_mode
-        terms = self.tokenizer.query_terms(text)
-        vector = None if mode == "bm25" else self.embedder.encode_queries([text])[0]
-        hits = retrieve(
-            snap, vector, terms, k, mode, self.settings.candidate_k, self.settings.rrf_k
-        )
-        by_id = snap.chunks([h.chunk_id for h in hits])
-        chunks = [by_id[h.chunk_id] for h in hits]
-        # Without a dense side there is no cosine: fall back to the coverage-only model.
-        answerability = self.answerability if vector is not None else self.coverage_answerability
-        out = compose(text, terms, hits, chunks, snap, split_sentences, answerability)
-        return Answer(
-            question=text,
-            answerable=out.answerable,
-            answer=out.answer,
-            passages=out.passages,
-            index_version=snap.version,
-            took_ms=round((time.perf_counter() - started) * 1000, 2),
-            support=round(out.support, 4),
-            coverage=round(out.coverage, 4),
-            best_cosine=out.best_cosine,
-        )
+        with self._readers.lease() as reader:  # the version stays open until this returns
+            return self.pipeline.run(reader, text, k, mode, composer)
 
     def passage_by_chunk_id(self, chunk_id: int) -> Passage | None:
         with self._readers.lease() as reader:

@@ -1,7 +1,9 @@
 """Score question sets: retrieval hit@1/hit@5/MRR@10, answer accuracy, rejection rates.
 
-A passage or answer is correct when, with all whitespace removed, it contains one of
-the gold strings (and, when an item names its gold document, comes from that document).
+A passage is correct when, with all whitespace removed, it contains one of the gold
+strings (and, when an item names its gold document, comes from that document). An answer
+is correct when it is given, contains a gold string and is at most ``MAX_ANSWER_CHARS``
+long without its citation marker (so "the whole passage" never counts as an answer).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from typing import Any
 from wenda.index.models import Answer
 
 _SPACE = re.compile(r"\s+")
+_MARKER = re.compile(r"\[\d+\]$")
+MAX_ANSWER_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,14 @@ def _first_hit(item: EvalItem, answer: Answer) -> int | None:
     return None
 
 
+def answer_correct(item: EvalItem, answer: Answer) -> bool:
+    """Given, short (≤ MAX_ANSWER_CHARS without the marker) and containing a gold string."""
+    if not answer.answerable:
+        return False
+    body = squash(_MARKER.sub("", answer.answer))
+    return len(body) <= MAX_ANSWER_CHARS and any(squash(g) in body for g in item.answers)
+
+
 def evaluate(
     items: Iterable[EvalItem], ask: Callable[[str], Answer], depth: int = 10
 ) -> EvalResult:
@@ -103,9 +115,7 @@ def evaluate(
                 result.failures.append({"id": item.id, "why": "answered", "answer": answer.answer})
             continue
         rank = _first_hit(item, answer)
-        correct = answer.answerable and any(
-            squash(g) in squash(answer.answer) for g in item.answers
-        )
+        correct = answer_correct(item, answer)
         for g in groups:
             s = sums[g]
             s["answerable"] += 1

@@ -91,13 +91,17 @@ class Answer:
     took_ms: float = 0.0
     support: float = 0.0  # the answerability probability that decided ``answerable``
     coverage: float = 0.0  # share of question terms in the answer's passage (a support input)
-    best_cosine: float | None = None  # best dense similarity among the hits (the other input)
+    best_cosine: float | None = None  # best dense similarity among the hits (a gate input)
+    reason: str | None = None  # when not answerable: one short Chinese sentence saying why
+    missing: list[str] = field(default_factory=list)  # question terms/answer type not found
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "question": self.question,
             "answerable": self.answerable,
             "answer": self.answer,
+            "reason": self.reason,
+            "missing": list(self.missing),
             "passages": [p.to_dict() for p in self.passages],
         }
 

@@ -197,7 +197,7 @@
       passagesHeading.textContent = "出处";
     } else {
       answerHeading.textContent = "没有找到答案";
-      answerText.textContent = "资料中没有找到相关内容。";
+      answerText.textContent = data.reason || "资料中没有找到相关内容。";
       passagesHeading.textContent = "参考：最接近的段落（不一定包含答案）";
     }
     passagesHeading.hidden = data.passages.length === 0;

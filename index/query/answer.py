@@ -1,196 +1,163 @@
-"""From retrieved passages to a short cited answer, and the decision to answer at all.
+"""Compose stage: choose the answer span of the top passages, or refuse and say why.
 
-The answer is the sentence of the top passages that best covers the question's content
-words (IDF-weighted), with small bonuses when the question asks for a number or a date
-and the sentence has one. Answerability ("support") is the IDF-weighted share of the
-question's content words found in the best passage: a question whose rarest words appear
-nowhere near the evidence is one the documents do not answer. The threshold was
-calibrated on data (see ``bench/calibrate.py`` and the README), not guessed.
+Why: trust is the product. An honest 资料中没有找到 with a reason the user can act on beats
+a confident sentence that does not answer. The span and the decision come from the learned
+model (``wenda.index.query.model``); the reason names what the evidence lacks: question
+terms that occur in none of the top passages, or the kind of value asked for (金额, 人名…).
 """
 
 from __future__ import annotations
 
-import bisect
-import math
-import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from wenda.index.ingest.normalize import match_key
-from wenda.index.models import Chunk, Passage
-from wenda.index.query.retrieve import Hit
-from wenda.index.store.lexical import LexicalIndex
+import numpy as np
+from wenda.index.models import Chunk
+from wenda.index.query.features import (
+    ANSWER_PASSAGES,
+    SPAN_FEATURES,
+    Span,
+    candidate_spans,
+    coverage,
+    span_matrix,
+)
+from wenda.index.query.model import AnswerModel, gate_features
+from wenda.index.query.question import TYPE_NAMES, Question
 
 NO_ANSWER = "资料中没有找到相关内容。"
+KEYWORD_REASON = (
+    "“{query}”像是关键词而不是问题，下面列出相关段落；请输入完整的问题，例如“{query}是什么？”。"
+)
+MISSING_TERMS_REASON = "资料中没有找到“{terms}”的相关内容。"
+MISSING_TYPE_REASON = "资料中有相关段落，但没有找到所问的{kind}。"
+NO_SENTENCE_REASON = "资料中的段落与问题相关，但没有一句话能回答这个问题。"
+MAX_MISSING_SHOWN = 3
+_TYPE_HIT = SPAN_FEATURES.index("type_hit")
 
 
-@dataclass(frozen=True)
-class Answerability:
-    """support = sigmoid(coverage_weight·coverage + dense_weight·cosine + bias)."""
-
-    coverage_weight: float
-    dense_weight: float
-    bias: float
-    threshold: float = 0.5
-
-    def support(self, coverage: float, cosine: float | None) -> float:
-        dense = 0.0 if cosine is None or self.dense_weight == 0 else self.dense_weight * cosine
-        return 1.0 / (1.0 + math.exp(-(self.coverage_weight * coverage + dense + self.bias)))
-
-
-# Fitted by bench/calibrate_support.py for the default model (see README, "Answerability").
-DEFAULT_MODEL_ANSWERABILITY = Answerability(10.88, 89.03, -84.35)
-# Any other model: cosines are not comparable across models, so coverage alone decides
-# (fitted on the same data: answers when coverage >= 0.518).
-COVERAGE_ONLY = Answerability(14.24, 0.0, -7.38)
-
-_NUMBER_CUES = ("多少", "几", "多长", "多大", "多高", "多远", "多重", "比例", "数量", "规模")
-_DATE_CUES = ("哪天", "哪一天", "何时", "什么时候", "哪年", "哪一年", "几月", "几号", "日期")
-_HAS_NUMBER = re.compile(r"\d|[一二三四五六七八九十百千万亿两]+[个件次家条座项人名份元年月日]")
-_HAS_DATE = re.compile(r"\d{1,2}月\d{1,2}日|\d{4}年|\d{1,2}月|\d{1,2}日")
-ANSWER_PASSAGES = 3  # sentences are picked from this many top passages
-
-
-@dataclass(frozen=True)
-class Composed:
-    answerable: bool
-    answer: str
-    passages: list[Passage]
-    support: float
-    coverage: float
-    best_cosine: float | None
-
-
-@dataclass(frozen=True)
+@dataclass
 class Candidate:
-    passage_index: int
-    start: int
-    end: int
-    score: float
-    passage_coverage: float  # term coverage of the sentence's whole passage (with section)
+    """One retrieved passage flowing through the pipeline, with every score it gets."""
+
+    chunk_id: int
+    chunk: Chunk
+    score: float  # fused (or reranked) retrieval score in [0, 1]
+    dense_rank: int | None = None
+    lexical_rank: int | None = None
+    dense_score: float | None = None  # cosine to the question, when known
+    span_score: float | None = None  # best answer-span score in this passage (compose)
 
 
-def term_coverage(terms: Sequence[str], text: str, lexical: LexicalIndex) -> float:
-    """IDF-weighted share of ``terms`` that occur in ``text`` (normalized)."""
-    if not terms:
-        return 0.0
-    norm = match_key(text)  # folded like the question terms (traditional→simplified)
-    weights = [lexical.term_idf(t) for t in terms]
-    found = sum(w for t, w in zip(terms, weights, strict=True) if t in norm)
-    return found / sum(weights)
+@dataclass(frozen=True)
+class Evidence:
+    """The candidate spans of the top passages and the question-level values the gate uses."""
+
+    spans: list[Span]
+    union: str  # matching form of the top passages with titles (what a refusal checks)
+    union_coverage: float
+    best_cos: float | None
 
 
-def _cue_bonus(question: str, sentence: str) -> float:
-    bonus = 0.0
-    if any(c in question for c in _NUMBER_CUES) and _HAS_NUMBER.search(sentence):
-        bonus += 0.15
-    if any(c in question for c in _DATE_CUES) and _HAS_DATE.search(sentence):
-        bonus += 0.15
-    return bonus
+@dataclass
+class Decision:
+    """What compose decided; ``best`` indexes ``evidence.spans`` (the chosen span)."""
+
+    answerable: bool
+    support: float
+    answer: str = NO_ANSWER
+    best: int | None = None
+    reason: str | None = None
+    missing: list[str] = field(default_factory=list)
+    evidence: Evidence | None = None
+    span_scores: np.ndarray | None = None
+    gate_row: np.ndarray | None = None
+
+    @property
+    def span(self) -> Span | None:
+        if self.evidence is None or self.best is None:
+            return None
+        return self.evidence.spans[self.best]
 
 
-def order_agreement(terms: Sequence[str], text: str) -> float:
-    """Share of matched question terms that appear in the question's order (LIS / matched).
-
-    Tells "四川的人到重庆看病" apart from a sentence about 重庆 people in 四川.
-    """
-    norm = match_key(text)  # folded like the question terms (traditional→simplified)
-    positions = [norm.find(t) for t in terms]
-    seq = [p for p in positions if p >= 0]
-    if len(seq) < 2:
-        return 0.0
-    tails: list[int] = []  # patience sorting: longest increasing subsequence
-    for p in seq:
-        i = bisect.bisect_left(tails, p)
-        tails[i : i + 1] = [p]
-    return len(tails) / len(seq)
-
-
-def _is_heading(sentence: str, chunk: Chunk) -> bool:
-    return bool(chunk.section) and sentence.strip() == chunk.section.strip()
-
-
-def best_sentence(
-    question: str,
-    terms: Sequence[str],
-    passages: Sequence[Chunk],
-    lexical: LexicalIndex,
-    split: Callable[[str], list[tuple[int, int]]],
-) -> Candidate | None:
-    best: Candidate | None = None
-    for pi, chunk in enumerate(passages[:ANSWER_PASSAGES]):
-        context_cov = term_coverage(terms, f"{chunk.section} {chunk.text}", lexical)
-        for start, end in split(chunk.text):
-            sentence = chunk.text[start:end]
-            if len(sentence.strip()) < 4 or _is_heading(sentence, chunk):
-                continue
-            score = (
-                0.7 * term_coverage(terms, sentence, lexical)
-                + 0.3 * context_cov
-                + _cue_bonus(question, sentence)
-                + 0.05 * order_agreement(terms, sentence)
-                + 0.1 / (1 + pi)
-            )
-            if best is None or score > best.score:
-                best = Candidate(pi, start, end, score, context_cov)
-    return best
+def gather_evidence(
+    q: Question, candidates: Sequence[Candidate], fold: Callable[[str], str], use_cosine: bool
+) -> Evidence:
+    top = list(candidates[:ANSWER_PASSAGES])
+    cosines = [c.dense_score if use_cosine else None for c in top]
+    spans = candidate_spans(q, [c.chunk for c in top], [c.score for c in top], cosines, fold)
+    union = fold(" ".join(f"{c.chunk.title} {c.chunk.section} {c.chunk.text}" for c in top))
+    known = [c for c in cosines if c is not None]
+    return Evidence(spans, union, coverage(q, union), max(known) if known else None)
 
 
 def compose(
-    question: str,
-    terms: Sequence[str],
-    hits: Sequence[Hit],
-    chunks: Sequence[Chunk],
-    lexical: LexicalIndex,
-    split: Callable[[str], list[tuple[int, int]]],
-    answerability: Answerability,
-) -> Composed:
-    """Pick the answer for hits aligned with chunks and decide whether to give it."""
-    passages = [
-        Passage(
-            n=i + 1,
-            doc_id=c.doc_id,
-            title=c.title,
-            section=c.section,
-            start=c.start,
-            end=c.end,
-            score=h.score,
-            text=c.text,
-            chunk_id=h.chunk_id,
-            page=c.page,
-        )
-        for i, (h, c) in enumerate(zip(hits, chunks, strict=True))
-    ]
-    cosines = [h.dense_score for h in hits if h.dense_score is not None]
-    best_cosine = max(cosines) if cosines else None
-    best = best_sentence(question, terms, chunks, lexical, split) if passages else None
-    if best is None:
-        return Composed(False, NO_ANSWER, passages, 0.0, 0.0, best_cosine)
-    source = chunks[best.passage_index]
-    coverage = best.passage_coverage
-    support = answerability.support(coverage, best_cosine)
-    if support < answerability.threshold:
-        return Composed(False, NO_ANSWER, passages, support, coverage, best_cosine)
-    start = _with_dated_heading(question, source, best.start, best.end)
-    sentence = source.text[start : best.end]
-    for p in passages:
-        at = p.text.find(sentence)
-        if at >= 0:
-            p.answer_start, p.answer_end = at, at + len(sentence)
-    answer = " ".join(sentence.split())  # a heading line joins its sentence with one space
-    marked = f"{answer}[{best.passage_index + 1}]"
-    return Composed(True, marked, passages, support, coverage, best_cosine)
+    q: Question,
+    candidates: Sequence[Candidate],
+    model: AnswerModel,
+    fold: Callable[[str], str],
+    threshold: float | None = None,
+    use_cosine: bool = True,
+) -> Decision:
+    """Pick the span the model rates highest; answer when the gate's support clears the cut."""
+    if not candidates:
+        return Decision(False, 0.0, reason=NO_ANSWER, missing=_content_terms(q))
+    if q.is_keyword:
+        reason = KEYWORD_REASON.format(query=q.text)
+        return Decision(False, 0.0, answer=reason, reason=reason)
+    ev = gather_evidence(q, candidates, fold, use_cosine)
+    if not ev.spans:
+        return Decision(False, 0.0, reason=NO_SENTENCE_REASON, evidence=ev)
+    scores = model.span.score(span_matrix(ev.spans))
+    for i, c in enumerate(candidates[:ANSWER_PASSAGES]):
+        mine = [float(s) for s, sp in zip(scores, ev.spans, strict=True) if sp.passage == i]
+        c.span_score = max(mine) if mine else None
+    best = int(np.argmax(scores))
+    row = gate_features(
+        ev.spans,
+        scores,
+        best,
+        best_cos=ev.best_cos,
+        union_coverage=ev.union_coverage,
+        typed=q.answer_type is not None,
+        n_terms=len(q.terms),
+    )
+    support = model.support(row)
+    cut = model.threshold if threshold is None else threshold
+    decision = Decision(True, support, best=best, evidence=ev, span_scores=scores, gate_row=row)
+    if support < cut:
+        decision.answerable = False
+        decision.reason, decision.missing = explain(q, ev.spans, ev.union)
+        return decision
+    chosen = ev.spans[best]
+    decision.answer = f"{' '.join(chosen.text.split())}[{chosen.passage + 1}]"
+    return decision
 
 
-def _with_dated_heading(question: str, chunk: Chunk, start: int, end: int) -> int:
-    """Start the answer at the section heading when it holds the date the question asks.
+def explain(q: Question, spans: Sequence[Span], union: str) -> tuple[str, list[str]]:
+    """One short Chinese sentence saying what the evidence lacks, and the lacking items."""
+    missing = [t for t in _content_terms(q) if t not in union]
+    type_missing = False
+    if q.answer_type is not None:
+        type_missing = not any(s.features[_TYPE_HIT] for s in spans)
+    if missing:
+        shown = "、".join(missing[:MAX_MISSING_SHOWN])
+        extra = [TYPE_NAMES[q.answer_type]] if type_missing and q.answer_type else []
+        return MISSING_TERMS_REASON.format(terms=shown), missing + extra
+    if type_missing and q.answer_type:
+        kind = TYPE_NAMES[q.answer_type]
+        return MISSING_TYPE_REASON.format(kind=kind), [kind]
+    return NO_SENTENCE_REASON, []
 
-    Chronicles put the date on its own line ("11月4日") above the event; the event
-    sentence alone would not answer "哪天".
-    """
-    if not any(c in question for c in _DATE_CUES) or _HAS_DATE.search(chunk.text[start:end]):
-        return start
-    heading = chunk.section.strip()
-    if heading and _HAS_DATE.search(heading) and chunk.text[:start].strip() == heading:
-        return chunk.text.find(heading)
-    return start
+
+def _content_terms(q: Question) -> list[str]:
+    """Question terms worth naming to a user: words of 2+ characters, or numbers."""
+    return [t for t in q.terms if len(t) >= 2 or t.isdigit()]
+
+
+def answer_offsets(texts: Sequence[str], answer_text: str) -> list[tuple[int, int] | None]:
+    """Where the answer span occurs in each passage text (passages overlap by a sentence)."""
+    out: list[tuple[int, int] | None] = []
+    for text in texts:
+        at = text.find(answer_text)
+        out.append(None if at < 0 else (at, at + len(answer_text)))
+    return out

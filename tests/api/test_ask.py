@@ -9,7 +9,16 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import PASSAGE_KEYS
 
-ANSWER_KEYS = {"question", "answerable", "answer", "passages", "took_ms", "index_version"}
+ANSWER_KEYS = {
+    "question",
+    "answerable",
+    "answer",
+    "reason",
+    "missing",
+    "passages",
+    "took_ms",
+    "index_version",
+}
 QUESTION = "川渝两地住院费用直接结算的定点医疗机构有多少家？"
 
 

@@ -213,3 +213,10 @@ def test_html_checker_catches_what_telegram_rejects() -> None:
     for bad in ["a & b", "<b>x", "<b>x</i>", "x <b", "<p>x</p>", "&nbsp;"]:
         with pytest.raises(HtmlError):
             check_telegram_html(bad)
+
+
+def test_refusal_shows_the_reason() -> None:
+    reason = "资料中没有找到“票价”的相关内容。"
+    answer = Answer("票价是多少？", False, NOT_FOUND, [tricky_passage(1, 1)], "v1", reason=reason)
+    visible = check_telegram_html(answer_html(answer))
+    assert visible.startswith(reason) and "最接近的段落" in visible

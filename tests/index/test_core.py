@@ -29,7 +29,7 @@ def core(hashing_settings: Settings) -> Wenda:
 def test_ask_result_has_exact_schema_and_is_json(core: Wenda) -> None:
     answer = core.ask("川渝两地住院费用直接结算的定点医疗机构有多少家？", top_k=5)
     data = json.loads(json.dumps(answer.to_dict(), ensure_ascii=False))
-    assert set(data) == {"question", "answerable", "answer", "passages"}
+    assert set(data) == {"question", "answerable", "answer", "reason", "missing", "passages"}
     assert len(data["passages"]) == 5
     for i, p in enumerate(data["passages"], 1):
         assert set(p) == PASSAGE_KEYS

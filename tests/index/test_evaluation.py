@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -55,3 +56,81 @@ def test_load_jsonl_reports_bad_lines(tmp_path: Path) -> None:
     bad.write_text('{"id": "a"}\n', "utf-8")
     with pytest.raises(ValueError, match=r"bad\.jsonl:1"):
         load_jsonl(bad)
+
+
+def _squad_file(tmp_path: Path) -> Path:
+    data = {
+        "data": [
+            {
+                "id": "a1",
+                "title": "图书馆",
+                "paragraphs": [
+                    {
+                        "id": "p1",
+                        "context": "图书馆建于1998年。现任馆长为林晓雯。馆内藏书十万册。",
+                        "qas": [
+                            {"id": "q1", "question": "馆长是谁？", "answers": [{"text": "林晓雯"}]},
+                            {"id": "q2", "question": "哪年建的？", "answers": [{"text": "1998年"}]},
+                            {"id": "q3", "question": "藏书多少？", "answers": [{"text": "十万册"}]},
+                        ],
+                    }
+                ],
+            }
+        ]
+    }
+    path = tmp_path / "squad.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
+    return path
+
+
+def test_cut_answers_makes_one_on_topic_question_unanswerable(tmp_path: Path) -> None:
+    from wenda.index.squad import as_given, cut_answers, load_squad
+
+    paragraphs = load_squad(_squad_file(tmp_path))
+    assert len(as_given(paragraphs).items) == 3
+    cut = cut_answers(paragraphs)
+    (para,) = cut.paragraphs
+    unanswerable = [i for i in cut.items if not i.answerable]
+    assert len(unanswerable) == 1 and cut.dropped == 0
+    gone = next(q for q in paragraphs[0].questions if q.qid == unanswerable[0].id)
+    assert gone.answers[0] not in para.context  # its sentence was deleted ...
+    assert len(para.context) > 0  # ... and the rest of the paragraph stays
+    for item in cut.items:
+        if item.answerable:
+            assert item.answers[0] in para.context and item.doc_id == "p1.txt"
+    assert cut_answers(paragraphs).items == cut.items  # fixed seed: the same cut every time
+
+
+def test_eval_cli_measures_abstention_on_squad_data(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wenda.index.cli import main
+
+    monkeypatch.setenv("WENDA_MODEL", "hashing")
+    code = main(
+        [
+            "eval",
+            "--squad",
+            str(_squad_file(tmp_path)),
+            "--cut-answers",
+            "--work",
+            str(tmp_path / "work"),
+            "--json",
+        ]
+    )
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["n"] == 3
+    assert "unanswerable_rejection" in out["metrics"]
+    assert (tmp_path / "work" / "corpus" / "p1.txt").exists()
+
+
+def test_answer_accuracy_needs_a_short_answer() -> None:
+    from wenda.index.evaluation import MAX_ANSWER_CHARS, answer_correct
+
+    item = EvalItem("1", "q", ("答案",))
+    short = _answer("q", True, "这是答案。[1]", ["这是答案。"])
+    long_text = "这是答案。" + "很长" * MAX_ANSWER_CHARS
+    assert answer_correct(item, short)
+    assert not answer_correct(item, _answer("q", True, long_text + "[1]", [long_text]))
+    assert not answer_correct(item, _answer("q", False, "这是答案。", ["这是答案。"]))

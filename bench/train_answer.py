@@ -1,0 +1,233 @@
+"""Train and check the answer model (``index/query/answer_model.json``) on held-out data.
+
+Why: the span scorer and the answerability gate are learned, not hand-set, so the data,
+its split and the figures must be reproducible from this script:
+
+- data: CMRC 2018 trial (simplified) + DRCD test (traditional), both with the SQuAD
+  2.0-style cut construction (``wenda.index.squad.cut_answers``), one index per set;
+- split: BY ARTICLE, ``SPLIT_SEED``: an article is in the fit part when the first byte
+  of sha256("<seed>:<set>:<article>") is below ``FIT_SHARE`` × 256; everything reported
+  is on the held-out articles only;
+- steps (each its own command, so the fit is checkable without an encoder):
+
+    python bench/train_answer.py extract   # run the real pipeline; write the feature table
+    python bench/train_answer.py fit       # fit on the table; write answer_model.json
+    python bench/train_answer.py evaluate  # held-out questions through the real pipeline:
+                                           # old heuristic vs learned, same run
+
+Indexes are cached under ``bench/_work/answer/`` (git-ignored); the table is committed
+(``bench/data/answer_features.npz``) and a test re-runs ``fit`` on it and compares.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np
+from wenda.index.evaluation import EvalItem, squash
+
+from bench.common import REPO, SHARED_EVAL, WORK, log
+
+SPLIT_SEED = 20261201
+FIT_SHARE = 0.7
+DATASETS = {"cmrc": SHARED_EVAL / "cmrc2018_trial.json", "drcd": SHARED_EVAL / "drcd_test.json"}
+TABLE = REPO / "bench" / "data" / "answer_features.npz"
+MODEL = REPO / "index" / "query" / "answer_model.json"
+TOP_K = 5
+
+
+def in_fit_split(dataset: str, article: str) -> bool:
+    digest = hashlib.sha256(f"{SPLIT_SEED}:{dataset}:{article}".encode()).digest()
+    return digest[0] < FIT_SHARE * 256
+
+
+def open_set(name: str, work: Path, embedder=None):
+    """(core, SquadSet) for one cut set, building its index under ``work`` once."""
+    from wenda.index.squad import cut_answers, load_squad, write_corpus
+
+    from bench.quality import open_core
+
+    squad = cut_answers(load_squad(DATASETS[name]))
+    write_corpus(squad.paragraphs, work / name / "corpus")
+    core, secs = open_core(work / name / "corpus", work / name / "index", embedder)
+    log(f"{name}: {len(squad.items)} questions, {squad.dropped} dropped; index ready {secs:.0f}s")
+    return core, squad
+
+
+def extract(work: Path, out: Path, names: list[str]) -> None:
+    from wenda.index.query.answer import Decision, gather_evidence
+    from wenda.index.query.fit import FeatureTable
+    from wenda.index.query.pipeline import match_form
+
+    cols: dict[str, list] = {k: [] for k in FeatureTable.__dataclass_fields__}
+    embedder = None
+    for name in names:
+        core, squad = open_set(name, work, embedder)
+        embedder = core.embedder
+        captured: dict = {}
+
+        def record(q, candidates, captured=captured):
+            captured["ev"] = gather_evidence(q, candidates, match_form, use_cosine=True)
+            captured["q"] = q
+            return Decision(False, 0.0)
+
+        for n, item in enumerate(squad.items):
+            core.run_pipeline(item.question, TOP_K, composer=record)
+            ev, q = captured["ev"], captured["q"]
+            qi = len(cols["q_answerable"])
+            for span in ev.spans:
+                contains, minimal = _labels(item, span)
+                cols["span_x"].append(span.features)
+                cols["span_gold"].append(minimal)
+                cols["span_contains"].append(contains)
+                cols["span_question"].append(qi)
+                cols["span_passage"].append(span.passage)
+                cols["span_start"].append(span.start)
+                cols["span_end"].append(span.end)
+                cols["span_chars"].append(len(squash(span.text)))
+            cols["q_answerable"].append(item.answerable)
+            cols["q_fit"].append(in_fit_split(name, squad.article_of[item.id]))
+            cols["q_best_cos"].append(np.nan if ev.best_cos is None else ev.best_cos)
+            cols["q_union_cov"].append(ev.union_coverage)
+            cols["q_typed"].append(q.answer_type is not None)
+            cols["q_terms"].append(len(q.terms))
+            cols["q_dataset"].append(name)
+            if n % 500 == 0:
+                log(f"{name}: {n}/{len(squad.items)}")
+        core.close()
+    from wenda.index.query.features import SPAN_FEATURES
+
+    table = FeatureTable(
+        span_x=np.array(cols["span_x"], dtype=np.float64).reshape(-1, len(SPAN_FEATURES)),
+        **{k: np.array(v, dtype=_DTYPES[k]) for k, v in cols.items() if k != "span_x"},
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    table.save(str(out))
+    log(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, {len(table.q_answerable)} questions)")
+
+
+_DTYPES = {
+    "span_gold": bool,
+    "span_contains": bool,
+    "span_question": np.int32,
+    "span_passage": np.int8,
+    "span_start": np.int32,
+    "span_end": np.int32,
+    "span_chars": np.int32,
+    "q_answerable": bool,
+    "q_fit": bool,
+    "q_best_cos": np.float64,
+    "q_union_cov": np.float64,
+    "q_typed": bool,
+    "q_terms": np.int32,
+    "q_dataset": "U8",
+}
+
+
+def _labels(item: EvalItem, span) -> tuple[bool, bool]:
+    """(contains a gold answer, is a minimal such span: a pair only if no half does)."""
+    golds = [squash(g) for g in item.answers]
+    text = squash(span.text)
+    contains = any(g in text for g in golds)
+    if not contains or span.mid < 0:
+        return contains, contains
+    cut = span.mid - span.start
+    halves = (squash(span.text[:cut]), squash(span.text[cut:]))
+    return True, not any(g in h for g in golds for h in halves)
+
+
+def fit(table_path: Path, out: Path) -> dict:
+    from wenda.index.query.fit import FeatureTable, fit_answer_model, held_out_figures
+
+    table = FeatureTable.load(str(table_path))
+    shipped: dict = {}
+    for variant, dense in (("dense", True), ("lexical", False)):
+        model = fit_answer_model(table, dense)
+        shipped[variant] = model.to_dict()
+        shipped[variant]["held_out"] = held_out_figures(table, model, dense)
+    shipped["data"] = {
+        "sets": {k: str(v.name) for k, v in DATASETS.items()},
+        "construction": "SQuAD 2.0-style cut (wenda.index.squad.cut_answers)",
+        "split": f"by article, sha256('{SPLIT_SEED}:<set>:<article>')[0] < {FIT_SHARE}*256",
+        "questions": len(table.q_answerable),
+        "fit_questions": int(table.q_fit.sum()),
+        "held_out_questions": int((~table.q_fit).sum()),
+    }
+    out.write_text(json.dumps(shipped, ensure_ascii=False, indent=1) + "\n", "utf-8")
+    return shipped
+
+
+def evaluate(work: Path, names: list[str]) -> str:
+    """Held-out questions of each set through the real pipeline: old heuristic vs learned."""
+    from wenda.index.evaluation import evaluate as score
+
+    from bench.common import md_table
+    from bench.old_heuristic import old_heuristic
+
+    rows = []
+    embedder = None
+    for name in names:
+        core, squad = open_set(name, work, embedder)
+        embedder = core.embedder
+        items = [i for i in squad.items if not in_fit_split(name, squad.article_of[i.id])]
+        for label, composer in (("old heuristic", old_heuristic()), ("learned", None)):
+            log(f"evaluate {name}: {label}, {len(items)} held-out questions")
+
+            def ask(q: str, c=composer, core=core):
+                return core.run_pipeline(q, TOP_K, composer=c).to_answer()
+
+            m = score(items, ask).metrics
+            rows.append(
+                (
+                    name,
+                    label,
+                    int(m["n"]),
+                    f"{m.get('unanswerable_rejection', float('nan')):.3f}",
+                    f"{m['false_rejection']:.3f}",
+                    f"{m['answer_accuracy']:.3f}",
+                    f"{m['hit@1']:.3f}",
+                )
+            )
+        core.close()
+    return md_table(
+        [
+            "set (held-out articles)",
+            "answer model",
+            "questions",
+            "unanswerable refused",
+            "answerable refused",
+            "answer accuracy",
+            "hit@1",
+        ],
+        rows,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("step", choices=("extract", "fit", "evaluate"))
+    parser.add_argument("--work", type=Path, default=WORK / "answer")
+    parser.add_argument("--table", type=Path, default=TABLE)
+    parser.add_argument("--model-out", type=Path, default=MODEL)
+    parser.add_argument("--sets", default="cmrc,drcd")
+    args = parser.parse_args(argv)
+    names = [n for n in args.sets.split(",") if n]
+    if args.step == "extract":
+        extract(args.work, args.table, names)
+    elif args.step == "fit":
+        shipped = fit(args.table, args.model_out)
+        print(json.dumps({k: v.get("held_out") for k, v in shipped.items() if k != "data"}))
+    else:
+        print(evaluate(args.work, names))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,212 @@
+"""Fitting the answer model from a feature table (numpy; deterministic Newton steps).
+
+Why a module of its own: ``bench/train_answer.py fit`` and the test that checks the shipped
+``answer_model.json`` run exactly this code on the committed feature table, so the file in
+the package is provably the one the data produces.
+
+The table (``FeatureTable``) holds, per question, its candidate spans (features, whether
+the span is a minimal span containing a gold answer, passage, offsets) and per-question
+values the gate needs. The span model is a conditional logit (softmax over a question's
+spans, weight shared among its positive spans); the gate is a class-balanced logistic
+regression over ``gate_features`` of the span the span model picks; the cut is the
+support below which ``FALSE_REFUSAL_TARGET`` of the fit split's answerable questions fall.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from wenda.index.query.features import DENSE_FEATURES, SPAN_FEATURES, Span
+from wenda.index.query.model import GATE_FEATURES, AnswerModel, LinearModel, gate_features
+
+FALSE_REFUSAL_TARGET = 0.04  # on the fit split; the issue allows at most 5% on held-out data
+L2 = 1e-3  # ridge strength (per question, standardized features)
+DECIMALS = 4
+MAX_ANSWER_CHARS = 200  # the evaluation's limit (wenda.index.evaluation.MAX_ANSWER_CHARS)
+
+
+@dataclass
+class FeatureTable:
+    """Columns of the committed ``.npz`` (one row per span / per question)."""
+
+    span_x: np.ndarray  # (S, len(SPAN_FEATURES))
+    span_gold: np.ndarray  # (S,) bool: minimal span containing a gold answer
+    span_contains: np.ndarray  # (S,) bool: contains a gold answer (what accuracy counts)
+    span_question: np.ndarray  # (S,) int: question row of each span
+    span_passage: np.ndarray  # (S,) int
+    span_start: np.ndarray  # (S,) int
+    span_end: np.ndarray  # (S,) int
+    span_chars: np.ndarray  # (S,) int: length of the answer text
+    q_answerable: np.ndarray  # (Q,) bool
+    q_fit: np.ndarray  # (Q,) bool: article in the fit split
+    q_best_cos: np.ndarray  # (Q,) float, NaN when no dense side
+    q_union_cov: np.ndarray  # (Q,)
+    q_typed: np.ndarray  # (Q,) bool
+    q_terms: np.ndarray  # (Q,) int
+    q_dataset: np.ndarray  # (Q,) str
+
+    def save(self, path: str) -> None:
+        arrays = {k: v for k, v in self.__dict__.items()}
+        arrays["span_x"] = self.span_x.astype(np.float16)
+        np.savez_compressed(path, **arrays)
+
+    @classmethod
+    def load(cls, path: str) -> FeatureTable:
+        with np.load(path, allow_pickle=False) as data:
+            fields = {k: data[k] for k in data.files}
+        fields["span_x"] = fields["span_x"].astype(np.float64)
+        return cls(**fields)
+
+    def groups(self) -> list[np.ndarray]:
+        """Span row indices of each question (spans are stored grouped and in order)."""
+        bounds = np.searchsorted(self.span_question, np.arange(len(self.q_answerable) + 1))
+        return [np.arange(bounds[i], bounds[i + 1]) for i in range(len(self.q_answerable))]
+
+
+def without_cosine(x: np.ndarray) -> np.ndarray:
+    out = x.copy()
+    for name in DENSE_FEATURES:
+        out[:, SPAN_FEATURES.index(name)] = 0.0
+    return out
+
+
+def fit_span_model(x: np.ndarray, gold: np.ndarray, groups: list[np.ndarray]) -> LinearModel:
+    """Conditional logit over each question's spans, by Newton's method (vectorized)."""
+    usable = [g for g in groups if len(g) > 1 and gold[g].any()]
+    rows = np.concatenate(usable)
+    sizes = np.array([len(g) for g in usable])
+    starts = np.r_[0, np.cumsum(sizes)[:-1]]
+    owner = np.repeat(np.arange(len(usable)), sizes)
+    mu, sd = _standardizer(x)
+    z = (x[rows] - mu) / sd
+    pos = gold[rows].astype(np.float64)
+    pos /= np.add.reduceat(pos, starts)[owner]  # each question's positives share weight 1
+    target = pos @ z
+    n = len(usable)
+    w = np.zeros(x.shape[1])
+    for _ in range(30):
+        s = z @ w
+        p = np.exp(s - np.maximum.reduceat(s, starts)[owner])
+        p /= np.add.reduceat(p, starts)[owner]
+        means = np.add.reduceat(z * p[:, None], starts)
+        grad = means.sum(0) - target + L2 * n * w
+        hess = (z * p[:, None]).T @ z - means.T @ means + L2 * n * np.eye(len(w))
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-10:
+            break
+    raw = w / sd
+    return LinearModel(SPAN_FEATURES, tuple(round(float(v), DECIMALS) for v in raw), 0.0)
+
+
+def fit_gate(x: np.ndarray, y: np.ndarray) -> LinearModel:
+    """Class-balanced L2 logistic regression by Newton's method (IRLS)."""
+    mu, sd = _standardizer(x)
+    z = np.hstack([(x - mu) / sd, np.ones((len(x), 1))])
+    weight = np.where(y, 0.5 / max(1, y.sum()), 0.5 / max(1, (~y).sum()))
+    w = np.zeros(z.shape[1])
+    ridge = L2 * np.eye(z.shape[1]) / len(x)
+    ridge[-1, -1] = 0.0
+    for _ in range(50):
+        p = 1.0 / (1.0 + np.exp(-np.clip(z @ w, -60, 60)))
+        grad = z.T @ (weight * (p - y)) + ridge @ w
+        hess = (z * (weight * p * (1 - p))[:, None]).T @ z + ridge
+        step = np.linalg.solve(hess + 1e-12 * np.eye(len(w)), grad)
+        w -= step
+        if np.abs(step).max() < 1e-10:
+            break
+    raw = w[:-1] / sd
+    bias = w[-1] - float(raw @ mu)
+    return LinearModel(
+        GATE_FEATURES, tuple(round(float(v), DECIMALS) for v in raw), round(float(bias), DECIMALS)
+    )
+
+
+def gate_rows(
+    table: FeatureTable, x: np.ndarray, span: LinearModel
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gate features per question for the span the span model picks; and that span's row."""
+    scores_all = span.score(x)
+    rows = np.zeros((len(table.q_answerable), len(GATE_FEATURES)))
+    chosen = np.full(len(table.q_answerable), -1)
+    for qi, g in enumerate(table.groups()):
+        if not len(g):
+            continue
+        spans = [
+            Span(
+                int(table.span_passage[i]),
+                int(table.span_start[i]),
+                int(table.span_end[i]),
+                "",
+                list(x[i]),
+            )
+            for i in g
+        ]
+        scores = scores_all[g]
+        best = int(np.argmax(scores))
+        cos = float(table.q_best_cos[qi])
+        rows[qi] = gate_features(
+            spans,
+            scores,
+            best,
+            best_cos=None if np.isnan(cos) else cos,
+            union_coverage=float(table.q_union_cov[qi]),
+            typed=bool(table.q_typed[qi]),
+            n_terms=int(table.q_terms[qi]),
+        )
+        chosen[qi] = g[best]
+    return rows, chosen
+
+
+def fit_answer_model(table: FeatureTable, dense: bool) -> AnswerModel:
+    """Both parts on the fit split; the cut from the fit split's answerable questions."""
+    x = table.span_x if dense else without_cosine(table.span_x)
+    if not dense:
+        table = _no_cos(table)
+    fit_q = table.q_fit
+    in_fit = fit_q[table.span_question]
+    groups = [g for g, keep in zip(table.groups(), fit_q, strict=True) if keep]
+    span = fit_span_model(x, table.span_gold & in_fit, groups)
+    rows, chosen = gate_rows(table, x, span)
+    has_spans = chosen >= 0
+    mask = fit_q & has_spans
+    gate = fit_gate(rows[mask], table.q_answerable[mask])
+    support = 1.0 / (1.0 + np.exp(-gate.score(rows[mask])))
+    answerable_support = np.sort(support[table.q_answerable[mask]])
+    cut = float(np.quantile(answerable_support, FALSE_REFUSAL_TARGET))
+    return AnswerModel(span, gate, round(cut, DECIMALS))
+
+
+def held_out_figures(table: FeatureTable, model: AnswerModel, dense: bool) -> dict[str, float]:
+    """Refusal rates and answer accuracy on the held-out questions, per set and overall."""
+    x = table.span_x if dense else without_cosine(table.span_x)
+    t = table if dense else _no_cos(table)
+    rows, chosen = gate_rows(t, x, model.span)
+    support = 1.0 / (1.0 + np.exp(-model.gate.score(rows)))
+    answered = (chosen >= 0) & (support >= model.threshold)
+    safe = np.where(chosen >= 0, chosen, 0)
+    correct = answered & table.span_contains[safe] & (table.span_chars[safe] <= MAX_ANSWER_CHARS)
+    out: dict[str, float] = {}
+    held = ~table.q_fit
+    for name in [*sorted(set(table.q_dataset.tolist())), "all"]:
+        part = held if name == "all" else held & (table.q_dataset == name)
+        pos, neg = part & table.q_answerable, part & ~table.q_answerable
+        out[f"{name}_unanswerable_refused"] = round(float((~answered[neg]).mean()), 4)
+        out[f"{name}_answerable_refused"] = round(float((~answered[pos]).mean()), 4)
+        out[f"{name}_answer_accuracy"] = round(float(correct[pos].mean()), 4)
+        out[f"{name}_answerable"] = int(pos.sum())
+        out[f"{name}_unanswerable"] = int(neg.sum())
+    return out
+
+
+def _no_cos(table: FeatureTable) -> FeatureTable:
+    fields = dict(table.__dict__)
+    fields["q_best_cos"] = np.full_like(table.q_best_cos, np.nan)
+    return FeatureTable(**fields)
+
+
+def _standardizer(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    mu = x.mean(0)
+    sd = x.std(0)
+    return mu, np.where(sd > 1e-9, sd, 1.0)

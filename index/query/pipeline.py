@@ -1,0 +1,168 @@
+"""The question pipeline: analyse → encode → retrieve (→ rerank) → fetch → compose.
+
+Why: the core, the benchmarks and the evaluation scripts must run the *same* path, and the
+latency bench must time its stages without re-implementing ``ask()``. One ``Candidate``
+record per passage carries every score it gets (dense, lexical, fused/reranked, best
+answer span); ``run`` reports how long each stage took in ``PipelineResult.timings`` (ms).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from wenda.index.embedding.base import Embedder
+from wenda.index.ingest.normalize import match_key
+from wenda.index.models import Answer, Mode, Passage
+from wenda.index.query.answer import Candidate, Decision, answer_offsets, compose
+from wenda.index.query.features import SPAN_FEATURES
+from wenda.index.query.model import ShippedModels
+from wenda.index.query.question import Question, read_question
+from wenda.index.query.retrieve import retrieve
+from wenda.index.store.base import IndexReader
+from wenda.index.store.lexical import ChineseTokenizer
+
+_COV_PASSAGE = SPAN_FEATURES.index("cov_passage")
+STAGES = ("analyse", "encode", "retrieve", "fetch", "compose")
+Composer = Callable[[Question, list[Candidate]], Decision]
+
+
+def match_form(text: str) -> str:
+    """The form question terms are matched in: the tokenizer's (NFKC, traditional folded)."""
+    return match_key(text)
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """The few retrieval/answer values the pipeline needs (taken from core Settings)."""
+
+    candidate_k: int = 50
+    rrf_k: int = 60
+    mode: Mode = "hybrid+rerank"
+    threshold: float | None = None  # None: the fitted cut of the answer model
+    comparable_cosines: bool = True  # False for embedders the model was not fitted on
+
+
+@dataclass
+class PipelineResult:
+    question: Question
+    candidates: list[Candidate]
+    decision: Decision
+    version: str  # the index version it ran on
+    timings: dict[str, float] = field(default_factory=dict)  # ms per stage
+
+    def to_answer(self, took_ms: float = 0.0) -> Answer:
+        d = self.decision
+        passages = [
+            Passage(
+                n=i + 1,
+                doc_id=c.chunk.doc_id,
+                title=c.chunk.title,
+                section=c.chunk.section,
+                start=c.chunk.start,
+                end=c.chunk.end,
+                score=c.score,
+                text=c.chunk.text,
+                chunk_id=c.chunk_id,
+                page=c.chunk.page,
+            )
+            for i, c in enumerate(self.candidates)
+        ]
+        span = d.span
+        if d.answerable and span is not None:
+            offsets = answer_offsets([p.text for p in passages], span.text)
+            for p, where in zip(passages, offsets, strict=True):
+                if where is not None:
+                    p.answer_start, p.answer_end = where
+        cosines = [c.dense_score for c in self.candidates if c.dense_score is not None]
+        return Answer(
+            question=self.question.text,
+            answerable=d.answerable,
+            answer=d.answer,
+            passages=passages,
+            index_version=self.version,
+            took_ms=took_ms,
+            support=round(d.support, 4),
+            coverage=round(span.features[_COV_PASSAGE], 4) if span and span.features else 0.0,
+            best_cosine=max(cosines) if cosines else None,
+            reason=d.reason,
+            missing=list(d.missing),
+        )
+
+
+class QuestionPipeline:
+    """Runs one question over one index version; thread-safe (holds no per-call state)."""
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        tokenizer: ChineseTokenizer,
+        config: PipelineConfig,
+        models: ShippedModels | None = None,
+        composer: Composer | None = None,
+    ) -> None:
+        self.embedder = embedder
+        self.tokenizer = tokenizer
+        self.config = config
+        self._models = models
+        self.composer = composer
+
+    @property
+    def models(self) -> ShippedModels:
+        """The shipped answer model, read on first use (feature extraction runs without it)."""
+        if self._models is None:
+            self._models = ShippedModels.load()
+        return self._models
+
+    def run(
+        self,
+        reader: IndexReader,
+        text: str,
+        k: int,
+        mode: Mode | None = None,
+        composer: Composer | None = None,
+    ) -> PipelineResult:
+        """``composer`` replaces the learned compose stage (baselines, feature extraction)."""
+        mode = mode or self.config.mode
+        timings: dict[str, float] = {}
+        mark = time.perf_counter()
+
+        def lap(stage: str) -> None:
+            nonlocal mark
+            now = time.perf_counter()
+            timings[stage] = round((now - mark) * 1000, 3)
+            mark = now
+
+        terms = self.tokenizer.query_terms(text)
+        question = read_question(text, terms, reader.term_idf, match_form)
+        lap("analyse")
+        vector = None if mode == "bm25" else self.embedder.encode_queries([text])[0]
+        lap("encode")
+        hits = retrieve(reader, vector, terms, k, mode, self.config.candidate_k, self.config.rrf_k)
+        lap("retrieve")
+        by_id = reader.chunks([h.chunk_id for h in hits])
+        candidates = [
+            Candidate(
+                chunk_id=h.chunk_id,
+                chunk=by_id[h.chunk_id],
+                score=h.score,
+                dense_rank=h.dense_rank,
+                lexical_rank=h.lexical_rank,
+                dense_score=h.dense_score,
+            )
+            for h in hits
+            if h.chunk_id in by_id
+        ]
+        lap("fetch")
+        composer = composer or self.composer
+        if composer is not None:
+            decision = composer(question, candidates)
+        else:
+            dense = vector is not None and self.config.comparable_cosines
+            model = self.models.dense if dense else self.models.lexical
+            decision = compose(
+                question, candidates, model, match_form, self.config.threshold, use_cosine=dense
+            )
+        lap("compose")
+        return PipelineResult(question, candidates, decision, reader.version, timings)

@@ -1,0 +1,184 @@
+"""What a question asks for: content terms, expected answer type, numbers, question form.
+
+Why: a sentence that shares the question's words is not yet an answer. "多少钱" wants an
+amount of money, "谁" a person, "第10条" exactly that article, "2022年" that year. These
+are read off the question once, then checked against every candidate sentence
+(``wenda.index.query.features``). Patterns cover simplified and traditional forms (DRCD).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+ANSWER_TYPES = ("money", "area", "measure", "duration", "date", "count", "person", "place", "org")
+TYPE_NAMES = {  # the Chinese word a refusal uses for a missing answer type
+    "money": "金额",
+    "area": "面积",
+    "measure": "长度、高度或重量",
+    "duration": "时长",
+    "date": "日期或时间",
+    "count": "数量",
+    "person": "人名",
+    "place": "地点",
+    "org": "机构名称",
+}
+ENTITY_TYPES = frozenset({"person", "place", "org"})  # need POS tags to check
+NUMERIC_TYPES = frozenset({"money", "area", "measure", "duration", "count"})
+
+_CL = "个個家项項人名座条條次件所种種位架辆輛部本首场場支只隻头頭列艘户戶间間门門届屆批"
+# Question patterns, tried in this order (the first match decides).
+_ASKS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "money",
+        re.compile(
+            r"多少[钱錢]|[票售房]?价格?是?多少|[费費]用|金[额額]|多少(?:[万萬亿億])?元|多少美元"
+        ),
+    ),
+    ("area", re.compile(r"面[积積]|多少平方|多大的?(?:地方|面[积積]|范[围圍])|占地")),
+    (
+        "measure",
+        re.compile(
+            r"多[高重远遠深宽寬粗厚]|多[长長](?!的?[时時][间間])|[体體][长長重]|身高|高度|[长長]度|重量|距[离離]|海拔|直径|直徑"
+        ),
+    ),
+    (
+        "duration",
+        re.compile(
+            r"多久|多[长長](?:的)?[时時][间間]|多少(?:年|天|个月|個月|小[时時]|分[钟鐘]|周)(?!份)|"
+            r"[几幾](?:年|天|个月|個月|小[时時]|分[钟鐘]|周)(?![级級])|[时時]长|[历歷][时時]"
+        ),
+    ),
+    (
+        "date",
+        re.compile(
+            r"哪一?年|哪一?天|何[时時]|什[么麼][时時]候|[几幾]月|[几幾]号|[几幾]號|日期|年份|"
+            r"何年|哪个?[时時][间間]|的[时時][间間]|[什哪][么麼个個]?季[节節]|哪[个個]?朝代|哪[个個]?世紀|哪[个個]?世纪|哪[个個]?年代"
+        ),
+    ),
+    ("count", re.compile(rf"多少[{_CL}]?|[几幾][{_CL}]|数量|數量|规模|規模|多少")),
+    (
+        "person",
+        re.compile(r"[谁誰]|哪[一]?位|什[么麼]人|何人|哪[个個]人|名字|作者|[导導]演|创始人|創始人"),
+    ),
+    (
+        "place",
+        re.compile(
+            r"哪[里裡儿兒]|何[处處]|何地|什[么麼]地方|哪[个個座]?(?:城市|国家|國家|省|地区|地區|州|县|縣)|在哪|首都"
+        ),
+    ),
+    (
+        "org",
+        re.compile(
+            r"哪[个個家所]?(?:公司|组织|組織|机构|機構|单位|單位|部门|部門|大学|大學|学校|學校|球队|球隊|俱乐部|俱樂部|银行|銀行)|"
+            r"什[么麼](?:公司|组织|組織|机构|機構)|哪家"
+        ),
+    ),
+)
+_QUESTION_FORM = re.compile(
+    r"[?？]|什[么麼]|[吗嗎呢]|[谁誰]|哪|[几幾]|多少|怎|如何|[为為]何|是否|何[时時处處地人]|"
+    r"介[绍紹]|[说說]明|解[释釋]|告[诉訴]|列出|有没有|有沒有|是不是|能否|可否|多[长長大高远遠重久]"
+)
+_CONTENT_CHAR = re.compile(r"\w", re.UNICODE)
+KEYWORD_MAX_CHARS = 12  # a longer query without question form still reads as a question
+
+_ARABIC = re.compile(r"\d+(?:\.\d+)?")
+_CN_DIGITS = "零〇一二三四五六七八九十百千两兩"
+_ORDINAL = re.compile(rf"第([\d{_CN_DIGITS}]+)([{_CL}章节節款条條期])")
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question read once; every candidate sentence is scored against it."""
+
+    text: str
+    terms: tuple[str, ...]  # distinct content tokens, in order
+    weights: tuple[float, ...]  # IDF of each term
+    answer_type: str | None  # one of ANSWER_TYPES, or None (a definition, a reason, ...)
+    numbers: tuple[str, ...]  # arabic numbers in the question ("2022", "10")
+    ordinals: tuple[tuple[str, str], ...]  # ("10", "条") for "第10条"
+    is_keyword: bool  # no question form and very few content characters
+    bigrams: tuple[str, ...] = ()  # character bigrams of the question (segmentation-free)
+    trigrams: tuple[str, ...] = ()
+    wh_context: tuple[str, ...] = ()  # the terms right before/after the question word
+
+    @property
+    def total_weight(self) -> float:
+        return sum(self.weights)
+
+
+def expected_type(text: str) -> str | None:
+    for name, pattern in _ASKS:
+        if pattern.search(text):
+            return name
+    return None
+
+
+def is_keyword_query(text: str) -> bool:
+    """ "川渝" is a search, not a question: no question form, at most 12 content chars."""
+    content = len(_CONTENT_CHAR.findall(text))
+    return content <= KEYWORD_MAX_CHARS and not _QUESTION_FORM.search(text)
+
+
+def read_question(
+    text: str, terms: list[str], term_idf: Callable[[str], float], fold: Callable[[str], str]
+) -> Question:
+    """Analyse ``text``; ``terms`` are its query tokens, ``fold`` the matching form."""
+    folded = fold(text)
+    return Question(
+        text=text,
+        terms=tuple(terms),
+        weights=tuple(term_idf(t) for t in terms),
+        answer_type=expected_type(folded) or expected_type(text),
+        numbers=tuple(dict.fromkeys(_ARABIC.findall(folded))),
+        ordinals=tuple(dict.fromkeys(_ORDINAL.findall(folded))),
+        is_keyword=is_keyword_query(text),
+        bigrams=char_ngrams(folded, 2),
+        trigrams=char_ngrams(folded, 3),
+        wh_context=wh_context(folded, terms),
+    )
+
+
+_FUNCTION_CHARS = frozenset(
+    "的了是在和与及或也都就而并又被把对从向由为以于之其这那哪什么多少几怎如何吗呢吧啊有个谁要会能可"
+)
+
+
+_WH = re.compile(
+    r"[谁誰]|什[么麼]|哪|多少|[几幾]|何|怎|如何|[为為]什[么麼]|是否|多[长長大高远遠重久]"
+)
+
+
+def wh_context(folded: str, terms: list[str]) -> tuple[str, ...]:
+    """The content terms nearest the question word, one each side: an answer sentence
+    usually keeps them next to the answer ("由谁捐献土地" → "由铁路局捐献土地")."""
+    m = _WH.search(folded)
+    if m is None:
+        return ()
+    before: tuple[int, str] | None = None
+    after: tuple[int, str] | None = None
+    for t in terms:
+        at = folded.find(t)
+        if at < 0:
+            continue
+        if at + len(t) <= m.start() and (before is None or at > before[0]):
+            before = (at, t)
+        if at >= m.end() and (after is None or at < after[0]):
+            after = (at, t)
+    return tuple(t for _, t in (x for x in (before, after) if x is not None))
+
+
+def char_ngrams(folded: str, n: int) -> tuple[str, ...]:
+    """Distinct n-grams of word characters, except those made only of function characters.
+
+    Word overlap depends on how jieba segments both sides (worse on traditional text);
+    character bigrams do not.
+    """
+    chars = "".join(_CONTENT_CHAR.findall(folded))
+    grams = (chars[i : i + n] for i in range(len(chars) - n + 1))
+    return tuple(dict.fromkeys(g for g in grams if not set(g) <= _FUNCTION_CHARS))
+
+
+def ordinals_in(text: str) -> list[tuple[str, str]]:
+    return _ORDINAL.findall(text)

@@ -1,0 +1,51 @@
+"""The learned answer model with the real default encoder on the seed corpus (issue 9 cases)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from wenda.index.core import Wenda
+from wenda.index.settings import Settings
+
+pytestmark = pytest.mark.model
+CORPUS = Path(__file__).resolve().parents[3] / "corpus"
+
+
+@pytest.fixture(scope="module")
+def real_core(tmp_path_factory: pytest.TempPathFactory) -> Wenda:
+    settings = Settings(
+        _env_file=None, corpus_dir=CORPUS, index_dir=tmp_path_factory.mktemp("trust") / "idx"
+    )
+    core = Wenda.open(settings)
+    yield core
+    core.close()
+
+
+def test_a_different_period_is_not_an_answer(real_core: Wenda) -> None:
+    answer = real_core.ask("中欧班列（成渝）号2022年全年开行了多少列？")
+    assert not answer.answerable, answer.answer
+    assert answer.reason and answer.passages
+
+
+def test_the_sentence_with_the_number_is_chosen(real_core: Wenda) -> None:
+    answer = real_core.ask("川渝通办第二批有多少项")
+    assert answer.answerable and "115项" in answer.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "missing"),
+    [("成渝中欧班列的票价是多少？", "票价"), ("重庆东站的建筑面积是多少？", None)],
+)
+def test_refusals_explain_themselves(real_core: Wenda, question: str, missing: str | None) -> None:
+    answer = real_core.ask(question)
+    assert not answer.answerable, answer.answer
+    assert answer.reason
+    if missing:
+        assert missing in answer.missing and missing in answer.reason
+
+
+def test_a_keyword_gets_passages_and_a_request_for_a_question(real_core: Wenda) -> None:
+    answer = real_core.ask("川渝")
+    assert not answer.answerable and answer.passages
+    assert "完整的问题" in (answer.reason or "")

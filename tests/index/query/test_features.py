@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from wenda.index.models import Chunk
+from wenda.index.query.features import SPAN_FEATURES, candidate_spans, holds_type
+from wenda.index.query.pipeline import match_form as match
+from wenda.index.query.question import read_question
+from wenda.index.store.lexical import ChineseTokenizer
+
+
+def _spans(question: str, text: str, section: str = ""):
+    tok = ChineseTokenizer()
+    q = read_question(question, tok.query_terms(question), lambda t: 1.0, match)
+    chunk = Chunk("d.txt", "标题", section, 0, len(text), text)
+    spans = candidate_spans(q, [chunk], [1.0], [0.8], match)
+    return [(s.text, dict(zip(SPAN_FEATURES, s.features, strict=True))) for s in spans]
+
+
+def test_sentences_and_pairs_are_candidates() -> None:
+    spans = _spans("图书馆馆长是谁？", "图书馆藏书十万册。现任馆长为林晓雯。她曾在北京工作。")
+    texts = [t for t, _ in spans]
+    assert "现任馆长为林晓雯。" in texts
+    assert "图书馆藏书十万册。现任馆长为林晓雯。" in texts  # a pair
+    f = dict(spans)["现任馆长为林晓雯。"]
+    assert f["type_hit"] == 1.0 and f["pair"] == 0.0  # jieba tags 林晓雯 as a person
+    assert dict(spans)["图书馆藏书十万册。"]["type_miss"] == 1.0
+
+
+def test_ordinals_and_numbers_must_agree() -> None:
+    spans = dict(_spans("第10条规定了什么？", "第8条规定了期限。第10条规定了罚则。"))
+    assert spans["第8条规定了期限。"]["ordinal_conflict"] == 1.0
+    assert spans["第10条规定了罚则。"]["ordinal_conflict"] == 0.0
+    spans = dict(_spans("2022年全年开行多少列？", "今年1—4月开行1936列。"))
+    assert spans["今年1—4月开行1936列。"]["num_missing"] == 1.0
+
+
+def test_traditional_text_matches_simplified_question() -> None:
+    spans = dict(_spans("这座图书馆的馆长是谁？", "這座圖書館的館長是林曉雯。"))
+    (features,) = spans.values()
+    assert features["cov"] > 0.9
+
+
+def test_answer_types_in_text() -> None:
+    assert holds_type("money", "票价为120元。", "票价为120元。")
+    assert holds_type("area", "面积达2.5平方公里", "面积达2.5平方公里")
+    assert holds_type("date", "1998年7月1日开馆", "1998年7月1日开馆")
+    assert not holds_type("money", "共有120个站点", "共有120个站点")

@@ -1,0 +1,89 @@
+"""The question pipeline end to end on the seed corpus (hashing embedder: fast, real index)."""
+
+from __future__ import annotations
+
+import pytest
+from wenda.index.core import Wenda
+from wenda.index.query.answer import Candidate, Decision
+from wenda.index.query.pipeline import STAGES
+from wenda.index.query.question import Question
+from wenda.index.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def core(tmp_path_factory: pytest.TempPathFactory) -> Wenda:
+    import shutil
+
+    from tests.conftest import SEED_CORPUS
+
+    root = tmp_path_factory.mktemp("pipeline")
+    shutil.copytree(SEED_CORPUS, root / "corpus")
+    settings = Settings(
+        _env_file=None,
+        corpus_dir=root / "corpus",
+        index_dir=root / "idx",
+        model="hashing",
+        reload_check_seconds=3600.0,
+    )
+    wenda = Wenda.open(settings)
+    yield wenda
+    wenda.close()
+
+
+def test_stages_are_timed_and_candidates_carry_every_score(core: Wenda) -> None:
+    result = core.run_pipeline("川渝两地住院费用直接结算的定点医疗机构有多少家？", 5)
+    assert list(result.timings) == list(STAGES)
+    assert all(v >= 0 for v in result.timings.values())
+    assert len(result.candidates) == 5
+    top = result.candidates[0]
+    assert top.dense_score is not None and top.span_score is not None
+    assert "5182家" in top.chunk.text
+    answer = result.to_answer()
+    assert answer.answerable and "5182家" in answer.answer
+    assert answer.reason is None and answer.missing == []
+
+
+def test_ask_is_the_pipeline(core: Wenda) -> None:
+    question = "中欧班列（成渝）号今年1—4月开行了多少列？"
+    via_ask = core.ask(question).to_dict()
+    via_run = core.run_pipeline(question).to_answer().to_dict()
+    assert via_ask == via_run
+
+
+def test_answer_offsets_cover_the_answer_span(core: Wenda) -> None:
+    answer = core.ask("川渝两地住院费用直接结算的定点医疗机构有多少家？")
+    cited = [p for p in answer.passages if p.answer_start is not None]
+    assert cited
+    body = answer.answer.rsplit("[", 1)[0]
+    for p in cited:
+        assert " ".join(p.text[p.answer_start : p.answer_end].split()) == body
+
+
+def test_keyword_is_a_search_not_a_question(core: Wenda) -> None:
+    answer = core.ask("川渝")
+    assert not answer.answerable
+    assert answer.passages  # the search results are still listed
+    assert answer.reason and "完整的问题" in answer.reason
+    assert all(p.answer_start is None for p in answer.passages)
+
+
+def test_refusal_names_what_is_missing(core: Wenda) -> None:
+    answer = core.ask("成渝中欧班列的票价是多少？")
+    assert not answer.answerable
+    assert answer.passages  # closest passages
+    assert answer.reason and "票价" in answer.reason
+    assert "票价" in answer.missing
+    data = answer.to_dict()
+    assert data["reason"] == answer.reason and data["missing"] == answer.missing
+
+
+def test_a_composer_replaces_the_compose_stage(core: Wenda) -> None:
+    seen: list[tuple[Question, int]] = []
+
+    def refuse_all(q: Question, candidates: list[Candidate]) -> Decision:
+        seen.append((q, len(candidates)))
+        return Decision(False, 0.0, reason="测试")
+
+    result = core.run_pipeline("双城经济圈科创母基金的总规模是多少？", 3, composer=refuse_all)
+    assert not result.decision.answerable and result.to_answer().reason == "测试"
+    assert seen[0][0].answer_type == "count" and seen[0][1] == 3
