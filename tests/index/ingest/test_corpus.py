@@ -9,6 +9,7 @@ from pathlib import Path
 
 import docx
 import pytest
+from wenda.index.errors import CorpusNotFoundError
 from wenda.index.ingest.chunking import chunk_document
 from wenda.index.ingest.corpus import CorpusEntry, load_document, scan_corpus
 from wenda.index.ingest.loaders import UnreadableDocumentError
@@ -140,8 +141,9 @@ def test_scan_load_records_failures(tmp_path: Path, caplog: pytest.LogCaptureFix
 
 
 def test_missing_corpus_dir(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(CorpusNotFoundError) as caught:
         scan_corpus(tmp_path / "nope", MAX)
+    assert caught.value.path == str(tmp_path / "nope")
 
 
 def test_seed_corpus_loads_deterministically(tmp_path: Path) -> None:
