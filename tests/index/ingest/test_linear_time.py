@@ -12,6 +12,7 @@ import re
 
 import pytest
 from wenda.index.ingest.cleaning import EXTRACTED, WRAPPED, clean
+from wenda.index.ingest.formats.html import join_cjk_lines
 from wenda.index.ingest.loaders import load_bytes
 from wenda.index.ingest.markdown_inline import atx_heading, strip_inline
 
@@ -81,3 +82,24 @@ def test_clean_is_linear_on_adversarial_lines(layout: str) -> None:
         assert text
     text, _ = clean(raws[0], layout=layout)
     assert text == "短行没有标点" * lines  # joined, nothing lost
+
+
+OLD_CJK_GAP = re.compile(
+    r"(?<=[\u3000-\u9fff\uff00-\uffef])\s*\n\s*(?=[\u3000-\u9fff\uff00-\uffef])"
+)
+
+
+def test_html_cjk_line_joining_matches_the_old_pattern() -> None:
+    rng = random.Random(5)
+    alphabet = ["中", "文", "a", " ", "\n", "\t", "，"]
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 16)))
+        assert join_cjk_lines(text) == OLD_CJK_GAP.sub("", text), repr(text)
+
+
+@pytest.mark.timeout(120)
+def test_hostile_html_whitespace_loads() -> None:
+    """400 KB of " \\n" after a CJK character took about 25 minutes with the old pattern."""
+    html = "<p>中" + " \n" * 200_000 + "x</p><p>正文。</p>"
+    loaded = load_bytes("hostile.html", html.encode("utf-8"))
+    assert "正文。" in loaded.text
