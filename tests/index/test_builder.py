@@ -183,3 +183,21 @@ def test_concurrent_build_is_refused(hashing_settings: Settings) -> None:
     store = VersionStore(hashing_settings.index_dir)
     with store.build_lock(), pytest.raises(BuildInProgressError):
         _build(hashing_settings)
+
+
+def test_build_after_rollback_continues_from_the_rolled_back_version(
+    hashing_settings: Settings,
+) -> None:
+    first = _build(hashing_settings)
+    (hashing_settings.corpus_dir / "bad.txt").write_text("坏版本\n不该保留的内容。\n", "utf-8")
+    second = _build(hashing_settings)
+    store = LocalStore(hashing_settings.index_dir)
+    assert store.rollback() == first.version and store.published() == [first.version]
+    (hashing_settings.corpus_dir / "bad.txt").unlink()
+    (hashing_settings.corpus_dir / "good.txt").write_text("好版本\n新的内容。\n", "utf-8")
+    emb = CountingEmbedder()
+    third = _build(hashing_settings, emb)
+    assert third.added == ["good.txt"] and third.removed == []  # relative to the first version
+    assert emb.embedded == third.chunks_embedded < third.chunks_total
+    assert store.published() == [first.version, third.version]
+    assert second.version not in [p.name for p in store.versions.versions_dir.iterdir()]
