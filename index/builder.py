@@ -146,13 +146,19 @@ def _build_from(
         stored = StoredDocument(
             doc.doc_id, doc.title, doc.content_hash, doc.text, doc.sections, now, doc.ocr
         )
-        chunks = chunk_document(
-            doc,
-            settings.chunk_target_chars,
-            settings.chunk_max_chars,
-            settings.chunk_overlap_sentences,
-        )
-        tokens = [tokenizer.tokens(_passage_text(c)) for c in chunks]
+        try:  # one document that breaks the chunker or tokenizer is skipped, not the build
+            chunks = chunk_document(
+                doc,
+                settings.chunk_target_chars,
+                settings.chunk_max_chars,
+                settings.chunk_overlap_sentences,
+            )
+            tokens = [tokenizer.tokens(_passage_text(c)) for c in chunks]
+        except Exception as exc:
+            reason = f"cannot chunk document: {type(exc).__name__}: {exc}"[:300]
+            log.warning("skipping %s: %s", cand.doc_id, reason)
+            report.skipped.append((cand.doc_id, reason))
+            continue
         plans.append(_DocPlan(cand.doc_id, stored, chunks, tokens))
         (report.changed if old is not None else report.added).append(cand.doc_id)
     report_progress("load", len(to_load), len(to_load))

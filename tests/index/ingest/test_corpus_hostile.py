@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from wenda.index.builder import build_index
@@ -143,3 +144,26 @@ def test_hostile_corpus_builds_an_index(tmp_path: Path, caplog: pytest.LogCaptur
     assert "passwd.txt" in skipped and "pipe.md" in skipped
     assert "damaged.txt" not in skipped
     assert any("damaged.txt" in w and "U+FFFD" in w for w in _warnings(caplog))
+
+
+def test_a_document_that_breaks_the_chunker_is_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wenda.index import builder
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "good.txt").write_text(TEXT, "utf-8")
+    (corpus / "breaks.txt").write_text("这个文件让分块器崩溃。", "utf-8")
+    real = builder.chunk_document
+
+    def chunk(doc: Any, *args: Any) -> Any:
+        if doc.doc_id == "breaks.txt":
+            raise IndexError("chunker bug")
+        return real(doc, *args)
+
+    monkeypatch.setattr(builder, "chunk_document", chunk)
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "idx")
+    report = build_index(settings, HashingEmbedder(), ChineseTokenizer())
+    assert report.published and report.added == ["good.txt"]
+    assert "IndexError" in dict(report.skipped)["breaks.txt"]
