@@ -51,6 +51,11 @@ def _chunk(row: Sequence[Any]) -> Chunk:
     return Chunk(doc_id, title, section, start, end, text, page)
 
 
+def _uri(path: Path, mode: str) -> str:
+    """An SQLite URI for ``path`` (percent-encoded, so any file name works)."""
+    return f"{Path(path).resolve().as_uri()}?mode={mode}"
+
+
 def _doc_row(doc: StoredDocument, chunk_count: int) -> tuple[object, ...]:
     sections = json.dumps([[s.title, s.start, s.end] for s in doc.sections], ensure_ascii=False)
     return (
@@ -69,7 +74,7 @@ class RecordWriter:
     """Writes one staging database; chunk records may also be copied from a previous one."""
 
     def __init__(self, path: Path) -> None:
-        self._conn = sqlite3.connect(path)
+        self._conn = sqlite3.connect(_uri(path, "rwc"), uri=True)
         self._conn.executescript(SCHEMA)
         self._attached = False
 
@@ -104,7 +109,7 @@ class RecordWriter:
     def copy_from(self, previous: Path, doc_id: str) -> None:
         """Copy one document's rows from a previous version's database (SQL, no decoding)."""
         if not self._attached:
-            self._conn.execute("ATTACH DATABASE ? AS prev", (f"file:{previous}?mode=ro",))
+            self._conn.execute("ATTACH DATABASE ? AS prev", (_uri(previous, "ro"),))
             self._attached = True
         self._conn.execute(
             "INSERT INTO documents SELECT * FROM prev.documents WHERE doc_id = ?", (doc_id,)
@@ -129,8 +134,7 @@ class ChunkStore:
     """Read-only access to one version's database, shared across threads."""
 
     def __init__(self, path: Path) -> None:
-        uri = f"file:{path}?mode=ro"
-        self._conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        self._conn = sqlite3.connect(_uri(path, "ro"), uri=True, check_same_thread=False)
         self._lock = threading.Lock()
         self._closed = False
 
