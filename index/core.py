@@ -230,6 +230,8 @@ class Wenda:
             if version is None or version == serving:
                 self._note_pointer(version, serving)
                 return False
+            if version == self._rejected_version:  # damaged or another model: tried once
+                return False
             try:
                 fresh = self._store.open(version)
             except IndexDamagedError as exc:

@@ -188,7 +188,8 @@ class Store(Protocol):
 
     def rollback(self) -> str:
         """Point current at the version published before it and drop the current one from
-        the history; returns the new current version. Raises ``FileNotFoundError`` if none."""
+        the history; returns the new current version. Raises ``FileNotFoundError`` if none,
+        ``IndexDamagedError`` (changing nothing) if that version fails its checks."""
         ...
 
     def build_lock(self) -> AbstractContextManager[None]:

@@ -45,6 +45,9 @@ class LocalStore:
         return self.versions.published()
 
     def rollback(self) -> str:
+        versions = self.versions.published()
+        if len(versions) >= 2:
+            self.open(versions[-2]).close()  # never point CURRENT at a damaged version
         return self.versions.rollback()
 
     def build_lock(self) -> AbstractContextManager[None]:

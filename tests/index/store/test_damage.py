@@ -226,3 +226,32 @@ def test_a_version_of_an_older_format_is_reported_as_such(hashing_settings: Sett
     core = Wenda.open(hashing_settings, embedder=HashingEmbedder())  # rebuilds from the corpus
     assert core.version != version and core.status().chunks > 0
     core.close()
+
+
+def test_rollback_refuses_a_damaged_version(hashing_settings: Settings) -> None:
+    first, second = _two_versions(hashing_settings)
+    store = LocalStore(hashing_settings.index_dir)
+    _damage(store.versions.path(first) / "chunks.sqlite", "truncate")
+    with pytest.raises(IndexDamagedError) as info:
+        store.rollback()
+    assert info.value.version == first
+    assert store.current() == second and store.published() == [first, second]
+
+
+def test_a_damaged_version_is_tried_once_not_on_every_refresh(
+    hashing_settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = _build(hashing_settings)
+    core = Wenda.open(hashing_settings, embedder=HashingEmbedder(), build_if_missing=False)
+    try:
+        (hashing_settings.corpus_dir / "extra.txt").write_text("额外文档\n内容。\n", "utf-8")
+        second = _build(hashing_settings)
+        _damage(LocalStore(hashing_settings.index_dir).versions.path(second) / "ids.npy", "flip")
+        with caplog.at_level("ERROR", logger="wenda.core"):
+            for _ in range(5):
+                assert core.refresh() is False
+                core.ask(QUESTION)
+        assert sum("is damaged" in r.getMessage() for r in caplog.records) == 1
+        assert core.version == first
+    finally:
+        core.close()
