@@ -6,7 +6,7 @@
    at most ``--requests`` requests and ``--seconds`` seconds): questions, document reads,
    readiness probes and malformed requests.
 3. Meanwhile: rebuilds that add documents, ``kill -9`` of builds, a damaged rollback version
-   plus ``wenda rollback``, a garbage CURRENT pointer, a ``/reindex`` job, and 500 idle
+   plus ``wenda rollback``, a garbage CURRENT pointer, a ``/reindex`` job, and 1,000 idle
    sockets that must be closed by the request deadline.
 4. Reports requests sent, failed (no HTTP answer), 5xx, documents lost (added during the
    run but missing at the end), secrets leaked and tracebacks in the server log.
@@ -20,6 +20,7 @@ import argparse
 import collections
 import json
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -209,7 +210,7 @@ def _faults(root: Path, env: dict[str, str], url: str, port: int) -> dict[str, A
                 out["reindex_job"] = state["status"]
                 break
             time.sleep(0.5)
-    out["idle_open"], out["idle_seconds"] = _idle_sockets(port, 500, 30)
+    out["idle_open"], out["idle_seconds"] = _idle_sockets(port, 1000, 30)
     return out
 
 
@@ -220,6 +221,7 @@ def run_stress(work: Path, model: str = "hashing", seconds: float = 90, requests
     started = time.perf_counter()
     first = _wenda(env, "index", "--json")
     build_seconds = time.perf_counter() - started
+    build_rss_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     if first.returncode != 0:
         raise RuntimeError(f"hostile corpus build failed:\n{first.stderr}")
     report = json.loads(first.stdout)
@@ -260,6 +262,7 @@ def run_stress(work: Path, model: str = "hashing", seconds: float = 90, requests
     rows = [
         ("hostile entries handled as expected", f"{len(EXPECTED) - len(wrong)} / {len(EXPECTED)}"),
         ("hostile corpus build (s)", f"{build_seconds:.1f}"),
+        ("peak RSS of that build (MiB; the docx bomb inflates to 1 GiB)", f"{build_rss_mib:.0f}"),
         ("skipped with a reason", len(report["skipped"])),
         ("requests sent", counts["sent"]),
         ("2xx / 4xx", f"{counts['2xx']} / {counts['4xx']}"),
@@ -270,7 +273,7 @@ def run_stress(work: Path, model: str = "hashing", seconds: float = 90, requests
         ("/reindex job", faults.get("reindex_job")),
         ("documents added during the run and lost", len(lost)),
         ("secret / passwd served", load.leaks + leaked_docs),
-        ("500 idle sockets still open after 30 s", faults["idle_open"]),
+        ("1,000 idle sockets still open after 30 s", faults["idle_open"]),
         ("seconds until all idle sockets closed (deadline 2 s)", f"{faults['idle_seconds']:.1f}"),
         ("tracebacks in the server log", server_text.count("Traceback")),
     ]

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from wenda.index.errors import WendaError
 from wenda.index.settings import Settings
+from wenda.index.write_errors import index_writes
 
 if TYPE_CHECKING:
     from wenda.index.core import Wenda
@@ -52,7 +53,8 @@ def open_when_ready(
             seen = watch.fingerprint()
             try:
                 embedder = embedder or load_embedder(settings)
-                return Wenda.open(settings, embedder=embedder, build_if_missing=build)
+                with index_writes(settings.index_dir):  # a first build on a full disk
+                    return Wenda.open(settings, embedder=embedder, build_if_missing=build)
             except Exception as exc:  # every failure is retried; the reason goes to the log
                 _report(exc)
                 if on_failure is not None:
