@@ -7,15 +7,17 @@ corpus, block on a FIFO or take super-linear time.
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import zipfile
 from pathlib import Path
+from zipfile import ZIP_DEFLATED as DEFLATED
 
 from bench.common import REPO
 
 SECRET = "root:x:0:0:机密-不应被索引"  # planted outside the corpus; must never be served
-BOMB_BYTES = 256 * 1024 * 1024  # the docx's XML member inflates to this
+BOMB_BYTES = 1024 * 1024 * 1024  # the docx's XML member inflates to 1 GiB, as in issue 10
 
 # name → what must happen: "indexed" or "skipped"
 EXPECTED: dict[str, str] = {
@@ -37,13 +39,25 @@ EXPECTED: dict[str, str] = {
 
 
 def _bomb(path: Path) -> None:
-    """A small .docx whose word/document.xml inflates to BOMB_BYTES (streamed, low memory)."""
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types/>')
+    """A real .docx whose word/document.xml inflates to BOMB_BYTES (written streamed)."""
+    import docx
+
+    template = io.BytesIO()
+    document = docx.Document()
+    document.add_paragraph("解压炸弹")
+    document.save(template)
+    with zipfile.ZipFile(template) as source, zipfile.ZipFile(path, "w", DEFLATED) as zf:
+        for item in source.infolist():
+            if item.filename != "word/document.xml":
+                zf.writestr(item, source.read(item.filename))
+        xml = source.read("word/document.xml")
+        head, tail = xml.split(b"</w:body>")
         with zf.open("word/document.xml", "w", force_zip64=True) as member:
-            block = b"<w:t>" + b"a" * (1 << 20) + b"</w:t>"
+            member.write(head)
+            block = b"<w:p><w:r><w:t>" + b"a" * (1 << 20) + b"</w:t></w:r></w:p>"
             for _ in range(BOMB_BYTES // len(block)):
                 member.write(block)
+            member.write(b"</w:body>" + tail)
 
 
 def build_hostile_corpus(root: Path) -> tuple[Path, Path]:
