@@ -167,3 +167,20 @@ def test_a_document_that_breaks_the_chunker_is_skipped(
     report = build_index(settings, HashingEmbedder(), ChineseTokenizer())
     assert report.published and report.added == ["good.txt"]
     assert "IndexError" in dict(report.skipped)["breaks.txt"]
+
+
+@pytest.mark.parametrize("codec", ["utf-8", "gb18030", "big5"])
+def test_two_bad_bytes_are_replaced_not_the_whole_file_dropped(
+    tmp_path: Path, codec: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    text = "臺灣與四川的合作項目穩步推進，兩地交流日益頻繁。" * 30
+    data = text.encode(codec)
+    cut = len(text[:100].encode(codec))  # a character boundary: only two bytes go bad
+    (tmp_path / "damaged.txt").write_bytes(data[:cut] + b"\xff\xff" + data[cut + 2 :])
+    caplog.set_level(logging.WARNING, "wenda.corpus")
+
+    doc = load_document(tmp_path, "damaged.txt", MAX)
+
+    assert "\ufffd" in doc.text
+    assert text[:90] in doc.text and text[-90:] in doc.text  # the rest decoded correctly
+    assert any("damaged.txt" in w and "U+FFFD" in w for w in _warnings(caplog))
