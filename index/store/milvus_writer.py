@@ -38,13 +38,13 @@ from wenda.index.store.milvus_schema import (
     create_docs_collection,
     create_terms_collection,
     document_rows,
-    filter_equals,
     index_version,
     term_rows,
 )
 
 log = logging.getLogger("wenda.milvus")
 _INSERT_BATCH = 500
+_COPY_BATCH = 200  # documents per copy query
 _DOC_FIELDS = [
     "key",
     "doc_id",
@@ -84,6 +84,8 @@ class MilvusWriter:
         self._ids: set[int] = set()
         self._docs: dict[str, DocEntry] = {}
         self._done = False
+        self._pending: list[str] = []  # copied documents whose rows are not written yet
+        self._previous_ids: dict[str, list[int]] | None = None
         self.names = {kind: collection_name(prefix, kind, version) for kind in KINDS}
         try:
             self.analyzer = self._create_chunks(analyzers)
@@ -122,26 +124,42 @@ class MilvusWriter:
         return ids
 
     def copy_document(self, doc_id: str) -> list[int]:
+        """Claims the ids now; the rows are copied in batches of documents (one query per
+        batch instead of two per document: 255 unchanged CMRC documents took 2.9 s singly)."""
         prev = self._previous
         if prev is None or doc_id not in prev.manifest.documents:
             raise KeyError(doc_id)
-        where = filter_equals("doc_id", doc_id)
+        if self._previous_ids is None:  # one query for the ids of every previous chunk
+            self._previous_ids = {}
+            rows = self._conn.query_all(prev.names["chunks"], "", ["id", "doc_id", "start"])
+            for r in sorted(rows, key=lambda r: (int(r["start"]), int(r["id"]))):
+                self._previous_ids.setdefault(r["doc_id"], []).append(int(r["id"]))
+        ids = self._previous_ids.get(doc_id, [])
+        self._claim(doc_id, ids)
+        self._docs[doc_id] = prev.manifest.documents[doc_id]
+        self._pending.append(doc_id)
+        if len(self._pending) >= _COPY_BATCH:
+            self._copy_pending()
+        return list(ids)
+
+    def _copy_pending(self) -> None:
+        prev, batch = self._previous, self._pending
+        self._pending = []
+        if prev is None or not batch:
+            return
+        where = f"doc_id in {json.dumps(batch, ensure_ascii=False)}"
         fields = [*CHUNK_FIELDS, "tokens", "vector"]
         rows = self._conn.query_all(prev.names["chunks"], where, fields)
         doc_rows = self._conn.query_all(prev.names["docs"], where, _DOC_FIELDS)
-        if not doc_rows:
-            raise KeyError(doc_id)
-        rows.sort(key=lambda r: (int(r["start"]), int(r["id"])))
-        ids = [int(r["id"]) for r in rows]
-        self._claim(doc_id, ids)
+        if {r["doc_id"] for r in doc_rows} != set(batch):
+            raise KeyError(sorted(set(batch) - {r["doc_id"] for r in doc_rows})[0])
         self._insert("chunks", [{f: r.get(f) for f in fields} for r in rows])
         self._insert("docs", [{f: r[f] for f in _DOC_FIELDS} for r in doc_rows])
         self._count_terms([r["tokens"] for r in rows])
-        self._docs[doc_id] = prev.manifest.documents[doc_id]
-        return ids
 
     def publish(self) -> str:
         """Index, load, write manifest + history, then switch the alias (the commit point)."""
+        self._copy_pending()
         n = len(self._ids)
         self._insert("terms", term_rows(dict(self._df)))
         for name in self.names.values():

@@ -270,3 +270,19 @@ def test_expected_failures_print_no_pymilvus_tracebacks(
     assert store.current() is None and store.published() == []
     write(store, seed_chunks())  # the analyzer probe fails once on Milvus Lite
     assert "Traceback" not in capfd.readouterr().err
+
+
+def test_copies_are_written_in_batches_and_complete(tmp_path: Path) -> None:
+    store = MilvusStore(params(str(tmp_path / "m.db"), tmp_path))
+    docs = [document(f"d{i:03}.txt", f"第{i}号文档的内容。再来一句{i}。") for i in range(450)]
+    first = store.open(write(store, docs))
+    keep = [d.doc_id for d, _ in docs[:430]]  # more than two copy batches
+    writer = store.begin(first, manifest())
+    ids = {doc_id: writer.copy_document(doc_id) for doc_id in keep}
+    second = store.open(writer.publish())
+    assert second.chunk_count == 2 * len(keep) and len(second.documents()) == len(keep)
+    for doc_id in (keep[0], keep[250], keep[-1]):
+        assert second.doc_chunk_ids(doc_id) == ids[doc_id] == first.doc_chunk_ids(doc_id)
+        assert np.array_equal(second.vectors(ids[doc_id]), first.vectors(ids[doc_id]))
+    assert second.lexical_search(["第"], 1000) and "d449.txt" not in second.manifest.documents
+    store.close()
