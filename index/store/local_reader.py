@@ -126,6 +126,10 @@ class LocalReader:
     def chunk_count(self) -> int:
         return self._manifest.chunks
 
+    @property
+    def dim(self) -> int:
+        return self._manifest.dim
+
     def dense_search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         rows, scores = dense_search(self.dense, vector, k)
         return list(zip(self.ids[rows].tolist(), scores.tolist(), strict=True))
@@ -147,7 +151,7 @@ class LocalReader:
 
     def vectors(self, chunk_ids: Sequence[int]) -> np.ndarray:
         rows = self.rows(chunk_ids)
-        return np.asarray(self.vector_rows[rows], dtype=np.float32).reshape(len(rows), -1)
+        return np.asarray(self.vector_rows[rows], dtype=np.float32).reshape(len(rows), self.dim)
 
     def chunks(self, chunk_ids: Sequence[int]) -> dict[int, Chunk]:
         return self.records.chunks(chunk_ids)

@@ -73,6 +73,7 @@ def test_publish_then_open_reads_back_everything(store_factory: StoreFactory) ->
         np.testing.assert_allclose(reader.vectors(ids[::-1]), vectors[::-1], atol=1e-6)
         with pytest.raises(KeyError):
             reader.vectors([12345])
+        assert reader.vectors([]).shape == (0, 16) and reader.chunks([]) == {}
 
         top = reader.dense_search(vectors[1], 3)
         assert top[0][0] == ids[1] and top[0][1] == pytest.approx(1.0, abs=1e-4)
