@@ -144,7 +144,12 @@ def _labels(item: EvalItem, span) -> tuple[bool, bool]:
 
 
 def fit(table_path: Path, out: Path) -> dict:
-    from wenda.index.query.fit import FeatureTable, fit_answer_model, held_out_figures
+    from wenda.index.query.fit import (
+        FeatureTable,
+        fit_answer_model,
+        held_out_figures,
+        rule_figures,
+    )
 
     table = FeatureTable.load(str(table_path))
     shipped: dict = {}
@@ -152,6 +157,7 @@ def fit(table_path: Path, out: Path) -> dict:
         model = fit_answer_model(table, dense)
         shipped[variant] = model.to_dict()
         shipped[variant]["held_out"] = held_out_figures(table, model, dense)
+    shipped["number_rule"] = rule_figures(table)
     shipped["data"] = {
         "sets": {k: str(v.name) for k, v in DATASETS.items()},
         "construction": "SQuAD 2.0-style cut (wenda.index.squad.cut_answers)",
@@ -223,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         extract(args.work, args.table, names)
     elif args.step == "fit":
         shipped = fit(args.table, args.model_out)
-        print(json.dumps({k: v.get("held_out") for k, v in shipped.items() if k != "data"}))
+        print(json.dumps({k: v.get("held_out", v) for k, v in shipped.items() if k != "data"}))
     else:
         print(evaluate(args.work, names))
     return 0

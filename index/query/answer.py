@@ -19,6 +19,7 @@ from wenda.index.query.features import (
     Span,
     candidate_spans,
     coverage,
+    holds_type,
     span_matrix,
 )
 from wenda.index.query.model import AnswerModel, gate_features
@@ -33,6 +34,7 @@ MISSING_TYPE_REASON = "资料中有相关段落，但没有找到所问的{kind}
 NO_SENTENCE_REASON = "资料中的段落与问题相关，但没有一句话能回答这个问题。"
 MAX_MISSING_SHOWN = 3
 _TYPE_HIT = SPAN_FEATURES.index("type_hit")
+_NUM_MISSING = SPAN_FEATURES.index("num_missing")
 
 
 @dataclass
@@ -124,18 +126,44 @@ def compose(
     support = model.support(row)
     cut = model.threshold if threshold is None else threshold
     decision = Decision(True, support, best=best, evidence=ev, span_scores=scores, gate_row=row)
-    if support < cut:
+    if support < cut or _numbers_disagree(q, ev.spans):
         decision.answerable = False
         decision.reason, decision.missing = explain(q, ev.spans, ev.union)
         return decision
     chosen = ev.spans[best]
+    heading = _with_typed_heading(q, candidates[chosen.passage].chunk, chosen, fold)
+    if heading is not chosen:
+        ev.spans[best] = chosen = heading
     decision.answer = f"{' '.join(chosen.text.split())}[{chosen.passage + 1}]"
     return decision
 
 
+def _with_typed_heading(q: Question, chunk: Chunk, span: Span, fold: Callable[[str], str]) -> Span:
+    """Start the answer at the section heading right above it when only the heading holds
+    the value asked for: chronicles put the date on its own line ("11月4日") above the
+    event, and the event sentence alone does not answer "哪天"."""
+    heading = chunk.section.strip()
+    if q.answer_type is None or not heading or span.features[_TYPE_HIT]:
+        return span
+    at = chunk.text.find(heading)
+    if at < 0 or chunk.text[at + len(heading) : span.start].strip():
+        return span
+    if not holds_type(q.answer_type, fold(heading), fold(heading)):
+        return span
+    text = chunk.text[at : span.end]
+    return Span(span.passage, at, span.end, text, span.features, span.mid)
+
+
+def _numbers_disagree(q: Question, spans: Sequence[Span]) -> bool:
+    """No span holds all of the question's numbers ("2022年全年" vs "今年1—4月"); measured on
+    the training data by ``wenda.index.query.fit.numbers_disagree``."""
+    return bool(q.numbers) and all(s.features[_NUM_MISSING] > 0 for s in spans)
+
+
 def explain(q: Question, spans: Sequence[Span], union: str) -> tuple[str, list[str]]:
     """One short Chinese sentence saying what the evidence lacks, and the lacking items."""
-    missing = [t for t in _content_terms(q) if t not in union]
+    absent = list(dict.fromkeys(t for t in _content_terms(q) if t not in union))
+    missing = [t for t in absent if not any(t != o and t in o for o in absent)]
     type_missing = False
     if q.answer_type is not None:
         type_missing = not any(s.features[_TYPE_HIT] for s in spans)

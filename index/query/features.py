@@ -46,6 +46,7 @@ SPAN_FEATURES = (
     "type_hit",  # the expected answer type is in the span
     "type_miss",  # an answer type is expected and the span has none
     "has_number",
+    "unit_hit",  # a number followed by the measure word the question asks for ("115项")
     "num_missing",  # share of the question's numbers absent from the span
     "num_missing_passage",  # ... absent from the passage
     "ordinal_conflict",  # "第8条" where the question asks "第10条"
@@ -241,6 +242,7 @@ def candidate_spans(
                     rarest=float(top_term >= 0 and q.terms[top_term] in span_folded),
                     novel=_novelty(q, span_folded),
                     has_number=float(bool(_DIGIT.search(span_folded))),
+                    unit_hit=_unit_hit(q.unit, span_folded),
                     num_missing=_num_missing(q, span_folded),
                     ordinal_conflict=_ordinal_conflict(q, span_folded),
                     position=i / n,
@@ -262,6 +264,16 @@ def candidate_spans(
 
 def span_matrix(spans: Sequence[Span]) -> np.ndarray:
     return np.array([s.features for s in spans], dtype=np.float64).reshape(-1, len(SPAN_FEATURES))
+
+
+def _unit_hit(unit: str | None, folded: str) -> float:
+    if not unit:
+        return 0.0
+    pattern = rf"[\d{_CN_NUM}][\d{_CN_NUM}.,]*\s*(?:多|余|餘)?[万萬亿億千百]?{re.escape(unit)}"
+    return float(bool(re.search(pattern, folded)))
+
+
+_CN_NUM = "一二三四五六七八九十两兩零〇"
 
 
 def _novelty(q: Question, folded: str) -> float:

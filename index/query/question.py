@@ -102,6 +102,7 @@ class Question:
     bigrams: tuple[str, ...] = ()  # character bigrams of the question (segmentation-free)
     trigrams: tuple[str, ...] = ()
     wh_context: tuple[str, ...] = ()  # the terms right before/after the question word
+    unit: str | None = None  # the measure word asked for: "几座" → "座", "多少家" → "家"
 
     @property
     def total_weight(self) -> float:
@@ -137,6 +138,7 @@ def read_question(
         bigrams=char_ngrams(folded, 2),
         trigrams=char_ngrams(folded, 3),
         wh_context=wh_context(folded, terms),
+        unit=asked_unit(folded),
     )
 
 
@@ -167,6 +169,15 @@ def wh_context(folded: str, terms: list[str]) -> tuple[str, ...]:
         if at >= m.end() and (after is None or at < after[0]):
             after = (at, t)
     return tuple(t for _, t in (x for x in (before, after) if x is not None))
+
+
+_UNIT = re.compile(r"(?:多少|[几幾])([^\W\d的是么麽呢吗嗎了在有年月日号號])")
+
+
+def asked_unit(folded: str) -> str | None:
+    """The measure word after 多少/几 ("多少家", "几座", "多少公里" → 公); None if none."""
+    m = _UNIT.search(folded)
+    return m.group(1) if m else None
 
 
 def char_ngrams(folded: str, n: int) -> tuple[str, ...]:
