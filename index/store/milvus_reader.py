@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -134,7 +134,7 @@ class MilvusReader:
             params["params"] = {"ef": max(self._ef_search, limit)}
         query = np.asarray(vector, dtype=np.float32).reshape(-1).tolist()
         hits = self._search(query, "vector", limit, params)
-        return [(int(h["id"]), float(h["distance"])) for h in hits]
+        return _best_first((int(h["id"]), float(h["distance"])) for h in hits)
 
     def lexical_search(self, terms: Sequence[str], k: int) -> list[tuple[int, float]]:
         words = list(dict.fromkeys(w for w in (encode_token(t) for t in terms) if w))
@@ -148,7 +148,7 @@ class MilvusReader:
         # scores equal the local store's (tested).
         scale = BM25_PARAMS["bm25_k1"] + 1.0
         scored = [(int(h["id"]), abs(float(h["distance"])) / scale) for h in hits]
-        return [(cid, score) for cid, score in scored if score > 0]
+        return _best_first((cid, score) for cid, score in scored if score > 0)
 
     def vectors(self, chunk_ids: Sequence[int]) -> np.ndarray:
         dim = self._manifest.dim
@@ -239,3 +239,9 @@ class MilvusReader:
                     if count is None
                     else math.log(1.0 + (n - count + 0.5) / (count + 0.5))
                 )
+
+
+def _best_first(pairs: Iterable[tuple[int, float]]) -> list[tuple[int, float]]:
+    """Highest score first; equal scores (common in BM25) in chunk-id order, so results
+    do not depend on the order Milvus happens to return ties in."""
+    return sorted(pairs, key=lambda p: (-p[1], p[0]))
