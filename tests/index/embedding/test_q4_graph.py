@@ -184,7 +184,7 @@ def test_one_small_copy_and_no_fp32_directory(tmp_path: Path) -> None:
     size = sum(f.stat().st_size for f in dirs[0].rglob("*") if f.is_file())
     assert size <= 250e6
     stamp = json.loads((dirs[0] / "wenda_stamp.json").read_text())
-    assert stamp["graph"] == RECIPE
+    assert stamp["recipe"] == RECIPE
 
 
 _NO_TORCH = """
