@@ -25,7 +25,9 @@ def test_list_documents(client: TestClient, shared_core: Any) -> None:
     ids = {d["doc_id"] for d in data["documents"]}
     assert ids == {p.name for p in SEED_CORPUS.glob("*.txt")} | {NESTED_DOC_ID}
     for doc in data["documents"]:
-        assert set(doc) == {"doc_id", "title", "chunks", "content_hash", "indexed_at", "chars"}
+        keys = {"doc_id", "title", "chunks", "content_hash", "indexed_at", "chars", "ocr"}
+        assert set(doc) == keys
+        assert doc["ocr"] is False  # plain text documents; OCR is covered in tests/index
         assert doc["title"] and doc["chunks"] > 0 and doc["chars"] > 0
         assert re.fullmatch(r"[0-9a-f]{64}", doc["content_hash"])
         assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d", doc["indexed_at"])
