@@ -215,6 +215,9 @@ def _faults(root: Path, env: dict[str, str], url: str, port: int) -> dict[str, A
 
 
 def run_stress(work: Path, model: str = "hashing", seconds: float = 90, requests: int = 20_000):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)  # 1,000 idle sockets + the server
+    if soft < 4096 and (hard == resource.RLIM_INFINITY or hard >= 4096):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (4096, hard))
     root = work / "stress"
     build_hostile_corpus(root)
     env = _env(root, model)
