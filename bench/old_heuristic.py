@@ -1,7 +1,7 @@
 """The answer heuristic Wenda shipped before the learned model, kept only as a baseline.
 
 Why: the ablation table must show "old heuristic" and "learned" on the same data in the
-same run. This is the previous ``answering.py`` logic verbatim (hand-set weights 0.7/0.3,
+same run. This is the previous ``answer.py`` logic verbatim (hand-set weights 0.7/0.3,
 cue-word bonuses, a coverage + cosine logistic gate fitted on CMRC with whole articles
 held out), adapted to the pipeline's ``Composer`` signature. Nothing in the package uses it.
 """
@@ -13,7 +13,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 
-from wenda.index.ingest.normalize import nfkc
+from wenda.index.ingest.normalize import match_key
 from wenda.index.ingest.sentences import split_sentences
 from wenda.index.query.answer import NO_ANSWER, Candidate, Decision, Evidence
 from wenda.index.query.features import Span
@@ -30,12 +30,12 @@ _HAS_DATE = re.compile(r"\d{1,2}月\d{1,2}日|\d{4}年|\d{1,2}月|\d{1,2}日")
 def _coverage(terms: Sequence[str], weights: Sequence[float], text: str) -> float:
     if not terms:
         return 0.0
-    norm = nfkc(text)
+    norm = match_key(text)
     return sum(w for t, w in zip(terms, weights, strict=True) if t in norm) / sum(weights)
 
 
 def _order(terms: Sequence[str], text: str) -> float:
-    norm = nfkc(text)
+    norm = match_key(text)
     seq = [p for p in (norm.find(t) for t in terms) if p >= 0]
     if len(seq) < 2:
         return 0.0

@@ -86,7 +86,7 @@ class Settings(BaseSettings):
         default=None,
         ge=0.0,
         le=1.0,
-        description="Threshold on the answerability probability; None = calibrated 0.5.",
+        description="Cut on the answer model's support; None = the fitted cut (answer_model.json).",
     )
     max_question_chars: int = Field(default=500, ge=1)
 

@@ -22,6 +22,7 @@ import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from wenda.index.ingest.sentences import CLOSERS as _CLOSERS
 from wenda.index.models import Section
 
 EXTRACTED, WRAPPED, PARAGRAPHS = "extracted", "wrapped", "paragraphs"
@@ -37,7 +38,6 @@ _SPACES = re.compile(r"[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
 _INVISIBLE = re.compile(r"[\u200b-\u200d\u2060\ufeff]")
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 _PARA_END = frozenset("。！？；…!?;.．｡")
-_CLOSERS = frozenset("”’」』）)]】》〉〕\"'")
 _CLOSER_CHARS = "".join(_CLOSERS)
 _NO_HEADING_PUNCT = frozenset("，,；;")
 _CONTINUATION_START = frozenset("，,。．.、；;：:？?！!”’」』）)]】》〉〕…—")
