@@ -49,3 +49,22 @@ def test_a_keyword_gets_passages_and_a_request_for_a_question(real_core: Wenda) 
     answer = real_core.ask("川渝")
     assert not answer.answerable and answer.passages
     assert "完整的问题" in (answer.reason or "")
+
+
+def test_the_named_person_is_chosen_in_a_new_document(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "图书馆.txt").write_text(
+        "海棠湖图书馆\n\n海棠湖图书馆建于1998年，位于海棠湖东岸。馆内藏书约十二万册，"
+        "设有少儿阅览室和古籍部。现任馆长为林晓雯，她于2019年到任。图书馆每周一闭馆。\n",
+        "utf-8",
+    )
+    settings = Settings(_env_file=None, corpus_dir=corpus, index_dir=tmp_path / "idx")
+    core = Wenda.open(settings)
+    try:
+        answer = core.ask("海棠湖图书馆的馆长是谁？")
+        assert answer.answerable and "林晓雯" in answer.answer
+        cited = next(p for p in answer.passages if p.answer_start is not None)
+        assert "林晓雯" in cited.text[cited.answer_start : cited.answer_end]
+    finally:
+        core.close()
