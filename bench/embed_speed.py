@@ -283,7 +283,23 @@ def previous_default_embedder(settings: Settings):
         parallel_batches=False,
     )
     name = "previous-default|onnx-fp32"
-    return SentenceTransformerEmbedder(encoder, name, encoder.dim, "query: ", "passage: ")
+    return _Batch32(SentenceTransformerEmbedder(encoder, name, encoder.dim, "query: ", "passage: "))
+
+
+class _Batch32:
+    """The previous default always ran 32-text batches, whatever slice the builder sent."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.name, self.dim = inner, inner.name, inner.dim
+        self.passage_prompt = inner.passage_prompt
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        return self.inner.encode_queries(texts)
+
+    def encode_passages(
+        self, texts: list[str], batch_size: int = 32, show_progress: bool = False
+    ) -> np.ndarray:
+        return self.inner.encode_passages(texts, 32, show_progress)
 
 
 def quality_rows(settings: Settings, modes: list[str], cmrc_limit: int | None) -> str:

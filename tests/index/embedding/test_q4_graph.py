@@ -209,3 +209,33 @@ def test_default_backend_never_imports_torch() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "none"
+
+
+def test_int8_weights_keep_to_7_bits_without_vnni(tmp_path: Path) -> None:
+    """Plain AVX2 onnxruntime sums u8 x s8 pairs in int16: weights must stay within +-63."""
+    from wenda.index.embedding.e5.q4_graph import int8_weight_limit
+
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("flags\t\t: fpu sse2 avx avx2 fma\n")
+    assert int8_weight_limit(cpuinfo) == 63
+    cpuinfo.write_text("flags\t\t: fpu avx2 avx512f avx512_vnni\n")
+    assert int8_weight_limit(cpuinfo) == 127
+    assert int8_weight_limit(tmp_path / "missing") == 63
+
+    from onnx import TensorProto, helper
+
+    rng = np.random.default_rng(4)
+    weights = rng.standard_normal((16, 64)).astype(np.float32)
+    g = _GraphBuilder()
+    out = _int8_linear(g, "t", "x", weights, limit=63)
+    q = next(i for i in g.inits if i.name == "t.w8")
+    from onnx import numpy_helper
+
+    assert np.abs(numpy_helper.to_array(q)).max() == 63
+    session = _session(
+        g.nodes, g.inits, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 64])], out
+    )
+    x = rng.standard_normal((3, 64)).astype(np.float32) * 5
+    expected = x @ weights.T
+    got = session.run(None, {"x": x})[0]
+    assert np.abs(got - expected).max() < 0.03 * np.abs(expected).max()
