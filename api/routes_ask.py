@@ -11,7 +11,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import AfterValidator
 from starlette.concurrency import run_in_threadpool
-from wenda.api.errors import ApiError
 from wenda.api.limits import Utf8JsonRoute
 from wenda.api.metrics import Metrics, MetricsDep
 from wenda.api.schemas import (
@@ -35,18 +34,8 @@ ASK_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def answer(
-    core: Core, max_chars: int, question: str, top_k: int, metrics: Metrics
-) -> dict[str, Any]:
-    """Check the length the core will enforce (for a specific code), then ask off the loop."""
-    length = len(question.strip())
-    if length > max_chars:
-        raise ApiError(
-            422,
-            "question_too_long",
-            f"问题太长：{length} 个字符，最多 {max_chars} 个。 "
-            f"The question is too long: {length} characters, at most {max_chars}.",
-        )
+async def answer(core: Core, question: str, top_k: int, metrics: Metrics) -> dict[str, Any]:
+    """Ask off the event loop; the core's domain errors become 4xx at the error edge."""
     result = await run_in_threadpool(core.ask, question, top_k)
     metrics.observe_answer("ask", result.answerable)
     data = result.to_dict()
@@ -60,7 +49,7 @@ async def ask_post(
     body: AskRequest, core: CoreDep, state: StateDep, metrics: MetricsDep
 ) -> dict[str, Any]:
     """Answer a question from the indexed documents, citing the passages it used."""
-    return await answer(core, state.settings.max_question_chars, body.question, body.top_k, metrics)
+    return await answer(core, body.question, body.top_k, metrics)
 
 
 @router.get("/ask", response_model=AskResponse, responses=ASK_ERRORS, summary="Ask (query string)")
@@ -78,4 +67,4 @@ async def ask_get(
     ] = TOP_K_DEFAULT,
 ) -> dict[str, Any]:
     """The same as ``POST /ask`` for links and quick curl use: ``/ask?q=...&top_k=5``."""
-    return await answer(core, state.settings.max_question_chars, q, top_k, metrics)
+    return await answer(core, q, top_k, metrics)
