@@ -18,11 +18,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from wenda.index.errors import WendaError
-from wenda.index.models import BuildReport
+from wenda.index.models import BuildReport, Progress
 
 log = logging.getLogger("wenda.api")
 
-Progress = Callable[[str, int, int], None]
 BuildFn = Callable[[Progress], BuildReport]
 
 FAILED_INTERNAL = (

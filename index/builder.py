@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -20,7 +19,7 @@ from wenda.index.embedding.base import Embedder
 from wenda.index.ingest.chunking import chunk_document
 from wenda.index.ingest.corpus import load_document, scan_corpus
 from wenda.index.ingest.loaders import LoadOptions, UnreadableDocumentError
-from wenda.index.models import BuildReport, Chunk
+from wenda.index.models import BuildReport, Chunk, Progress
 from wenda.index.settings import Settings
 from wenda.index.store.base import IndexReader, Store, StoredDocument, open_store
 from wenda.index.store.lexical import TOKENIZER_NAME, ChineseTokenizer
@@ -28,9 +27,6 @@ from wenda.index.store.manifest import Manifest, chunker_params
 from wenda.index.store.serving import open_serving
 
 log = logging.getLogger("wenda.builder")
-
-Progress = Callable[[str, int, int], None]
-"""progress(stage, done, total): stage is scan, load, embed, write or publish."""
 
 
 @dataclass

@@ -13,7 +13,7 @@ import threading
 import time
 from contextlib import AbstractContextManager
 
-from wenda.index.builder import Progress, build_index
+from wenda.index.builder import build_index
 from wenda.index.embedding.base import Embedder, load_embedder
 from wenda.index.errors import (
     DocumentNotFoundError,
@@ -24,7 +24,15 @@ from wenda.index.errors import (
     QuestionTooLongError,
     TopKOutOfRangeError,
 )
-from wenda.index.models import Answer, BuildReport, DocumentInfo, IndexStatus, Mode, Passage
+from wenda.index.models import (
+    Answer,
+    BuildReport,
+    DocumentInfo,
+    IndexStatus,
+    Mode,
+    Passage,
+    Progress,
+)
 from wenda.index.query.pipeline import (
     Composer,
     PipelineConfig,

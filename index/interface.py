@@ -6,10 +6,9 @@ core class, so importing ``api`` or ``bot`` stays light and tests can pass a sta
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Protocol
 
-from wenda.index.models import Answer, BuildReport, DocumentInfo, IndexStatus, Passage
+from wenda.index.models import Answer, BuildReport, DocumentInfo, IndexStatus, Passage, Progress
 
 
 class QACore(Protocol):
@@ -28,7 +27,7 @@ class QACore(Protocol):
 
     def passage_by_chunk_id(self, chunk_id: int) -> Passage | None: ...
 
-    def reindex(self, progress: Callable[[str, int, int], None] | None = None) -> BuildReport: ...
+    def reindex(self, progress: Progress | None = None) -> BuildReport: ...
 
     def refresh(self) -> bool: ...
 

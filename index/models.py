@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, get_args
 
 Mode = Literal["hybrid+rerank", "hybrid", "dense", "bm25"]
 """Retrieval modes: RRF fusion + score rerank (default), RRF only, one side only."""
 MODES: tuple[str, ...] = get_args(Mode)
+
+Progress = Callable[[str, int, int], None]
+"""progress(stage, done, total) of a build: stage is scan, load, embed, write or publish."""
 
 
 @dataclass(frozen=True)
