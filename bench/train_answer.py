@@ -157,7 +157,7 @@ def fit(table_path: Path, out: Path) -> dict:
         model = fit_answer_model(table, dense)
         shipped[variant] = model.to_dict()
         shipped[variant]["held_out"] = held_out_figures(table, model, dense)
-    shipped["number_rule"] = rule_figures(table)
+    shipped["rules"] = rule_figures(table)
     shipped["data"] = {
         "sets": {k: str(v.name) for k, v in DATASETS.items()},
         "construction": "SQuAD 2.0-style cut (wenda.index.squad.cut_answers)",

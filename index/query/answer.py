@@ -126,7 +126,7 @@ def compose(
     support = model.support(row)
     cut = model.threshold if threshold is None else threshold
     decision = Decision(True, support, best=best, evidence=ev, span_scores=scores, gate_row=row)
-    if support < cut or _numbers_disagree(q, ev.spans):
+    if support < cut or _numbers_disagree(q, ev.spans) or _focus_unseen(q, model):
         decision.answerable = False
         decision.reason, decision.missing = explain(q, ev.spans, ev.union)
         return decision
@@ -160,6 +160,13 @@ def _numbers_disagree(q: Question, spans: Sequence[Span]) -> bool:
     return bool(q.numbers) and all(s.features[_NUM_MISSING] > 0 for s in spans)
 
 
+def _focus_unseen(q: Question, model: AnswerModel) -> bool:
+    """The thing asked about is a common word that no document holds ("几座机场" in a corpus
+    without 机场); the frequency cut is learned (``wenda.index.query.fit.focus_rule_cut``)."""
+    rule = model.focus_rule
+    return rule is not None and q.focus_unseen > 0 and q.focus_unseen >= rule
+
+
 def explain(q: Question, spans: Sequence[Span], union: str) -> tuple[str, list[str]]:
     """One short Chinese sentence saying what the evidence lacks, and the lacking items."""
     absent = list(dict.fromkeys(t for t in _content_terms(q) if t not in union))
@@ -178,8 +185,10 @@ def explain(q: Question, spans: Sequence[Span], union: str) -> tuple[str, list[s
 
 
 def _content_terms(q: Question) -> list[str]:
-    """Question terms worth naming to a user: words of 2+ characters, or numbers."""
-    return [t for t in q.terms if len(t) >= 2 or t.isdigit()]
+    """Question terms worth naming to a user: words of 2+ characters, or numbers; the
+    focus term (what is asked about) first."""
+    named = [t for t in q.terms if len(t) >= 2 or t.isdigit()]
+    return [t for t in q.focus if t in named] + [t for t in named if t not in q.focus]
 
 
 def answer_offsets(texts: Sequence[str], answer_text: str) -> list[tuple[int, int] | None]:

@@ -55,7 +55,15 @@ SPAN_FEATURES = (
     "log_len",
     "pair",  # two consecutive sentences
     "ends_colon",  # the span introduces a list
+    "focus",  # IDF share of the focus terms (what is asked about: 几座机场 → 机场) in the span
+    "focus_passage",  # ... in the span's passage with its section and title
+    "focus_type",  # focus terms and the expected answer type in the same span
+    "focus_unit",  # focus terms and the asked measure word with a number ("3座机场")
+    "has_focus",  # the question has a focus term (constant per question; for the gate)
+    "focus_near",  # a value of the expected type within FOCUS_WINDOW chars of a focus term
+    "focus_unseen",  # a focus term is in no document of the index (constant per question)
 )
+FOCUS_WINDOW = 12
 DENSE_FEATURES = frozenset({"cos_gap"})  # zero when there is no comparable cosine
 ANSWER_PASSAGES = 3  # spans come from this many top passages
 MAX_SPAN_CHARS = 200  # an answer longer than this is not a short answer any more
@@ -200,6 +208,8 @@ def candidate_spans(
     all_sents = [split_sentences(chunk.text) for chunk in top]
     all_folded = [[fold(c.text[s:e]) for s, e in ss] for c, ss in zip(top, all_sents, strict=True)]
     local = local_weights(q, [f for fs in all_folded for f in fs])
+    idf = dict(zip(q.terms, q.weights, strict=True))
+    focus_w = [max(idf.get(t, 1.0), 1e-6) for t in q.focus]
     for pi, chunk in enumerate(top):
         sents, folded = all_sents[pi], all_folded[pi]
         heading = chunk.section.strip()
@@ -212,6 +222,11 @@ def candidate_spans(
             "passage_score": float(scores[pi]),
             "cos_gap": 0.0 if best_cos is None or cos is None else float(cos) - best_cos,
             "num_missing_passage": _num_missing(q, fold(chunk.text)),
+            "focus_passage": _weighted_coverage(
+                q.focus, focus_w, fold(f"{chunk.title} {chunk.section} {chunk.text}")
+            ),
+            "has_focus": float(bool(q.focus)),
+            "focus_unseen": float(q.focus_unseen),
         }
         n = len(sents)
         for i in range(n):
@@ -256,6 +271,15 @@ def candidate_spans(
                 else:
                     hit = holds_type(q.answer_type, span_folded, fold(chunk.text))
                     feats.update(type_hit=float(hit), type_miss=float(not hit))
+                focus = _weighted_coverage(q.focus, focus_w, span_folded)
+                feats.update(
+                    focus=focus,
+                    focus_type=focus * feats["type_hit"],
+                    focus_unit=focus * feats["unit_hit"],
+                    focus_near=_focus_near(q, span_folded, fold(chunk.text))
+                    if focus and feats["type_hit"]
+                    else 0.0,
+                )
                 vector = [feats[name] for name in SPAN_FEATURES]
                 mid = sents[i][1] if j > i else -1
                 spans.append(Span(pi, start, end, text, vector, mid))
@@ -264,6 +288,20 @@ def candidate_spans(
 
 def span_matrix(spans: Sequence[Span]) -> np.ndarray:
     return np.array([s.features for s in spans], dtype=np.float64).reshape(-1, len(SPAN_FEATURES))
+
+
+def _focus_near(q: Question, folded: str, passage_folded: str) -> float:
+    """Whether a value of the asked type sits next to the focus term ("新建3座机场",
+    "票价为50元"): co-occurring somewhere in a long sentence is weaker evidence."""
+    assert q.answer_type is not None
+    for t in q.focus:
+        at = folded.find(t)
+        while at >= 0:
+            window = folded[max(0, at - FOCUS_WINDOW) : at + len(t) + FOCUS_WINDOW]
+            if holds_type(q.answer_type, window.replace(t, " "), passage_folded):
+                return 1.0
+            at = folded.find(t, at + 1)
+    return 0.0
 
 
 def _unit_hit(unit: str | None, folded: str) -> float:

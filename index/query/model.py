@@ -51,6 +51,15 @@ GATE_FEATURES = (
     "has_type",
     "n_terms",
     "pair",
+    "focus",
+    "focus_passage",
+    "focus_type",
+    "focus_nowhere",  # the question's focus term is in none of the top passages
+    "max_focus_type",  # the best span holding both the focus term and the answer type
+    "max_focus",
+    "has_focus",
+    "focus_near",
+    "max_focus_near",
 )
 MODEL_FILE = "answer_model.json"
 
@@ -81,6 +90,7 @@ class AnswerModel:
     span: LinearModel
     gate: LinearModel
     threshold: float
+    focus_rule: float | None = None  # refuse when Question.focus_unseen ≥ this (None: off)
 
     def support(self, gate_row: np.ndarray) -> float:
         z = float(self.gate.score(gate_row.reshape(1, -1))[0])
@@ -91,6 +101,7 @@ class AnswerModel:
             "span": self.span.to_dict(),
             "gate": self.gate.to_dict(),
             "threshold": self.threshold,
+            "focus_rule": self.focus_rule,
         }
 
     @classmethod
@@ -99,6 +110,7 @@ class AnswerModel:
             LinearModel.from_dict(data["span"], SPAN_FEATURES),
             LinearModel.from_dict(data["gate"], GATE_FEATURES),
             float(data["threshold"]),
+            None if data.get("focus_rule") is None else float(data["focus_rule"]),
         )
 
 
@@ -150,6 +162,10 @@ def gate_features(
         "best_cos": 0.0 if best_cos is None else best_cos,
         "has_type": float(typed),
         "n_terms": math.log1p(n_terms),
+        "focus_nowhere": f["has_focus"] * (1.0 - max(s.features[_FOCUS_PASSAGE] for s in spans)),
+        "max_focus_type": max(s.features[_FOCUS_TYPE] for s in spans),
+        "max_focus": max(s.features[_FOCUS] for s in spans),
+        "max_focus_near": max(s.features[_FOCUS_NEAR] for s in spans),
     }
     for name in GATE_FEATURES:
         if name not in row:
@@ -160,3 +176,7 @@ def gate_features(
 _TYPE_HIT = SPAN_FEATURES.index("type_hit")
 _COV_LOCAL = SPAN_FEATURES.index("cov_local")
 _TRIGRAM = SPAN_FEATURES.index("trigram")
+_FOCUS = SPAN_FEATURES.index("focus")
+_FOCUS_PASSAGE = SPAN_FEATURES.index("focus_passage")
+_FOCUS_TYPE = SPAN_FEATURES.index("focus_type")
+_FOCUS_NEAR = SPAN_FEATURES.index("focus_near")

@@ -8,6 +8,7 @@ are read off the question once, then checked against every candidate sentence
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -103,6 +104,9 @@ class Question:
     trigrams: tuple[str, ...] = ()
     wh_context: tuple[str, ...] = ()  # the terms right before/after the question word
     unit: str | None = None  # the measure word asked for: "几座" → "座", "多少家" → "家"
+    focus: tuple[str, ...] = ()  # what is asked about: 几座机场 → 机场, 票价是多少 → 票价
+    focus_unseen: float = 0.0  # log10(1 + dictionary frequency) of a focus term that no
+    # document of the index holds (0 if none): a common word absent everywhere is off-topic
 
     @property
     def total_weight(self) -> float:
@@ -127,6 +131,8 @@ def read_question(
 ) -> Question:
     """Analyse ``text``; ``terms`` are its query tokens, ``fold`` the matching form."""
     folded = fold(text)
+    focus = focus_terms(folded, terms)
+    unseen = term_idf(_NEVER_A_TOKEN) if focus else math.inf  # the index's unseen-term IDF
     return Question(
         text=text,
         terms=tuple(terms),
@@ -139,7 +145,23 @@ def read_question(
         trigrams=char_ngrams(folded, 3),
         wh_context=wh_context(folded, terms),
         unit=asked_unit(folded),
+        focus=focus,
+        focus_unseen=max((_word_frequency(t) for t in focus if term_idf(t) >= unseen), default=0.0),
     )
+
+
+def _word_frequency(term: str) -> float:
+    """log10(1 + frequency) of a noun in jieba's dictionary; 0 for a segmentation fragment
+    ("松有") or a verb ("位于": a document may say 设在 instead)."""
+    from wenda.index.query.features import _pos_tagger
+
+    tagger = _pos_tagger()
+    if not str(tagger.word_tag_tab.get(term, "")).startswith("n"):
+        return 0.0
+    return math.log10(1 + (tagger.tokenizer.FREQ.get(term) or 0))
+
+
+_NEVER_A_TOKEN = "\x00"  # no tokenizer emits it: its IDF is what every unseen term gets
 
 
 _FUNCTION_CHARS = frozenset(
@@ -169,6 +191,44 @@ def wh_context(folded: str, terms: list[str]) -> tuple[str, ...]:
         if at >= m.end() and (after is None or at < after[0]):
             after = (at, t)
     return tuple(t for _, t in (x for x in (before, after) if x is not None))
+
+
+_GENERIC_CHARS = frozenset("一二三四五六七八九十两兩几幾年月日天时時候间間个個位种種次")
+_COUNTING = frozenset({"几", "幾", "多少"})
+FOCUS_GAP = 2  # characters allowed between the question word and its focus (量词, 是, 的)
+
+
+def focus_terms(folded: str, terms: list[str]) -> tuple[str, ...]:
+    """The thing asked about: the term right after a counting question word ("几座机场" →
+    机场), else the one right before the question word ("票价是多少", "馆长是谁"). A sentence
+    that answers names it. After 哪/什么 comes a category ("哪个城市", "什么职务") that the
+    answer instantiates without naming, so it is not a focus."""
+    m = _WH.search(folded)
+    if m is None:
+        return ()
+    counting = m.group() in _COUNTING  # "哪个城市", "什么职务": a category, not a must-name
+    after: tuple[int, str] | None = None
+    before: tuple[int, str] | None = None
+    for t in terms:
+        if len(t) < 2 or _WH.search(t) or set(t) <= _GENERIC_CHARS:
+            continue
+        at = folded.find(t)
+        if at < 0:
+            continue
+        # nearest first; at the same place the longest word ("停车场", not its "停车")
+        if (
+            counting
+            and 0 <= at - m.end() <= FOCUS_GAP
+            and (after is None or (at, -len(t)) < (after[0], -len(after[1])))
+        ):
+            after = (at, t)
+        end = at + len(t)
+        if 0 <= m.start() - end <= FOCUS_GAP and (
+            before is None or (end, len(t)) > (before[0], len(before[1]))
+        ):
+            before = (end, t)
+    chosen = after or before
+    return (chosen[1],) if chosen else ()
 
 
 _UNIT = re.compile(r"(?:多少|[几幾])([^\W\d的是么麽呢吗嗎了在有年月日号號])")

@@ -44,3 +44,13 @@ def test_answer_types_in_text() -> None:
     assert holds_type("area", "面积达2.5平方公里", "面积达2.5平方公里")
     assert holds_type("date", "1998年7月1日开馆", "1998年7月1日开馆")
     assert not holds_type("money", "共有120个站点", "共有120个站点")
+
+
+def test_focus_term_features() -> None:
+    """The span naming the thing asked about, with a value of the asked type beside it."""
+    text = "新建的公交线路有9条。全市现有机场2座，其中1座在建。市内有多座公园。"
+    spans = dict(_spans("全市有几座机场？", text))
+    airport = spans["全市现有机场2座，其中1座在建。"]
+    assert airport["focus"] == 1.0 and airport["focus_near"] == 1.0 and airport["has_focus"]
+    bus = spans["新建的公交线路有9条。"]
+    assert bus["focus"] == 0.0 and bus["focus_near"] == 0.0 and bus["focus_passage"] == 1.0

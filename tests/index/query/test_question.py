@@ -53,3 +53,28 @@ def test_real_questions_are_not_taken_for_keywords(name: str) -> None:
     questions = [q.question for p in load_squad(path) for q in p.questions]
     flagged = [q for q in questions if is_keyword_query(q)]
     assert len(flagged) / len(questions) < 0.01, flagged[:10]
+
+
+@pytest.mark.parametrize(
+    ("question", "terms", "focus"),
+    [
+        ("川渝两地今年计划新建几座机场？", ["川", "渝", "计划", "新建", "几座", "机场"], ("机场",)),
+        ("成渝中欧班列的票价是多少？", ["成渝", "中欧", "班列", "票价"], ("票价",)),
+        ("海棠湖图书馆的馆长是谁？", ["海棠湖", "图书馆", "馆长"], ("馆长",)),
+        # after 哪/什么 comes a category the answer instantiates without naming it: not 城市
+        ("北碚区和四川哪个城市签了协议？", ["北碚区", "四川", "城市", "协议"], ("四川",)),
+    ],
+)
+def test_focus_is_the_thing_asked_about(question: str, terms: list[str], focus: tuple) -> None:
+    assert read_question(question, terms, lambda t: 1.0, str).focus == focus
+
+
+def test_an_unseen_common_noun_focus_is_flagged_with_its_frequency() -> None:
+    """Only a focus noun no document holds counts (its IDF is the unseen-term IDF)."""
+    seen = {"川": 0.5, "计划": 2.0, "新建": 3.0}
+    idf = lambda t: seen.get(t, 9.0)  # noqa: E731 (the index's unseen-term IDF is 9.0)
+    terms = ["川", "计划", "新建", "几座", "机场"]
+    q = read_question("川渝今年计划新建几座机场？", terms, idf, str)
+    assert q.focus == ("机场",) and q.focus_unseen > 3.0  # 机场: a common dictionary noun
+    seen["机场"] = 4.0
+    assert read_question("川渝今年计划新建几座机场？", terms, idf, str).focus_unseen == 0.0
