@@ -244,3 +244,24 @@ def check_vectors(vectors: np.ndarray, n: int, dim: int) -> np.ndarray:
     if array.ndim != 2 or array.shape != (n, dim):
         raise ValueError(f"expected vectors of shape ({n}, {dim}), got {array.shape}")
     return array
+
+
+def checked_document(
+    doc: StoredDocument,
+    chunks: Sequence[Chunk],
+    vectors: np.ndarray,
+    token_lists: Sequence[Sequence[str]],
+    dim: int,
+) -> tuple[np.ndarray, list[int]]:
+    """What every writer's ``add_document`` checks first: the vectors and the chunk ids.
+
+    One token list per chunk, ``(len(chunks), dim)`` float32 vectors, and no two chunks of the
+    document with the same id (``chunk_id_for``).
+    """
+    array = check_vectors(vectors, len(chunks), dim)
+    if len(token_lists) != len(chunks):
+        raise ValueError(f"{doc.doc_id}: {len(token_lists)} token lists, {len(chunks)} chunks")
+    ids = [chunk_id_for(doc.doc_id, doc.content_hash, c.start, c.end) for c in chunks]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"{doc.doc_id}: two chunks share a span (duplicate chunk id)")
+    return array, ids

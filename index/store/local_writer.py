@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 import faiss
 import numpy as np
 from wenda.index.models import Chunk
-from wenda.index.store.base import StoredDocument, check_vectors, chunk_id_for
+from wenda.index.store.base import StoredDocument, checked_document
 from wenda.index.store.dense import (
     DenseParams,
     add_vectors,
@@ -70,12 +70,7 @@ class LocalWriter:
         vectors: np.ndarray,
         token_lists: Sequence[Sequence[str]],
     ) -> list[int]:
-        array = check_vectors(vectors, len(chunks), self._manifest.dim)
-        if len(token_lists) != len(chunks):
-            raise ValueError(f"{doc.doc_id}: {len(token_lists)} token lists, {len(chunks)} chunks")
-        ids = [chunk_id_for(doc.doc_id, doc.content_hash, c.start, c.end) for c in chunks]
-        if len(set(ids)) != len(ids):
-            raise ValueError(f"{doc.doc_id}: two chunks share a span (duplicate chunk id)")
+        array, ids = checked_document(doc, chunks, vectors, token_lists, self._manifest.dim)
         self._records.add(doc, ids, chunks, token_lists)
         self._docs[doc.doc_id] = DocEntry(doc.content_hash, doc.title, len(chunks), doc.indexed_at)
         self._added_ids.extend(ids)

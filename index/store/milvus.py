@@ -12,18 +12,14 @@ The build lock is a file lock on the building machine: run builds from one place
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import logging
-import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from pymilvus.exceptions import MilvusException
-from wenda.index.errors import BuildInProgressError
 from wenda.index.store.base import IndexReader
 from wenda.index.store.manifest import Manifest
 from wenda.index.store.milvus_conn import MilvusConnection, is_missing, is_unreachable
@@ -36,6 +32,7 @@ from wenda.index.store.milvus_schema import (
     parse_collection,
 )
 from wenda.index.store.milvus_writer import MilvusWriter
+from wenda.index.store.versions import exclusive_build_lock
 
 log = logging.getLogger("wenda.milvus")
 
@@ -125,22 +122,11 @@ class MilvusStore:
         log.info("rolled back the Milvus index to %s", previous)
         return previous
 
-    @contextlib.contextmanager
-    def build_lock(self) -> Iterator[None]:
+    def build_lock(self) -> contextlib.AbstractContextManager[None]:
         """A flock on the building machine (released by the OS if the process dies)."""
-        self.params.lock_dir.mkdir(parents=True, exist_ok=True)
-        path = self.params.lock_dir / f"{self.params.prefix}.milvus-build.lock"
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise BuildInProgressError(
-                    "索引正在重建中，请稍后再试 (an index build is already running)"
-                ) from None
-            yield
-        finally:
-            os.close(fd)
+        return exclusive_build_lock(
+            self.params.lock_dir / f"{self.params.prefix}.milvus-build.lock"
+        )
 
     def cleanup(self, keep: int) -> list[str]:
         """Drop every version outside the newest ``keep`` of the history (never current)."""

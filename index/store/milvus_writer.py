@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from pymilvus.exceptions import MilvusException
 from wenda.index.models import Chunk
-from wenda.index.store.base import StoredDocument, check_vectors, chunk_id_for
+from wenda.index.store.base import StoredDocument, checked_document
 from wenda.index.store.manifest import DocEntry, Manifest
 from wenda.index.store.milvus_conn import MilvusConnection, is_unreachable
 from wenda.index.store.milvus_reader import MilvusReader
@@ -107,10 +107,7 @@ class MilvusWriter:
         vectors: np.ndarray,
         token_lists: Sequence[Sequence[str]],
     ) -> list[int]:
-        array = check_vectors(vectors, len(chunks), self._manifest.dim)
-        if len(token_lists) != len(chunks):
-            raise ValueError(f"{len(chunks)} chunks but {len(token_lists)} token lists")
-        ids = [chunk_id_for(doc.doc_id, doc.content_hash, c.start, c.end) for c in chunks]
+        array, ids = checked_document(doc, chunks, vectors, token_lists, self._manifest.dim)
         self._claim(doc.doc_id, ids)
         texts = [analyzed_text(tokens) for tokens in token_lists]
         rows = [

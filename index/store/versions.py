@@ -150,21 +150,9 @@ class VersionStore:
             tmp.unlink(missing_ok=True)
         return removed
 
-    @contextlib.contextmanager
-    def build_lock(self) -> Iterator[None]:
+    def build_lock(self) -> contextlib.AbstractContextManager[None]:
         """Exclusive across threads and processes; the OS drops it if the process dies."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.root / "build.lock", os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise BuildInProgressError(
-                    "索引正在重建中，请稍后再试 (an index build is already running)"
-                ) from None
-            yield
-        finally:
-            os.close(fd)
+        return exclusive_build_lock(self.root / "build.lock")
 
 
 def _atomic_write(directory: Path, target: Path, text: str) -> None:
@@ -186,3 +174,23 @@ def _fsync_file(path: Path) -> None:
 def _fsync_dir(path: Path) -> None:
     with contextlib.suppress(OSError):
         _fsync_file(path)
+
+
+@contextlib.contextmanager
+def exclusive_build_lock(path: Path) -> Iterator[None]:
+    """A non-blocking flock on ``path``: one build at a time on this machine, any backend.
+
+    Raises BuildInProgressError at once when another thread or process holds it.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BuildInProgressError(
+                "索引正在重建中，请稍后再试 (an index build is already running)"
+            ) from None
+        yield
+    finally:
+        os.close(fd)
