@@ -46,10 +46,3 @@ class ApiSettings(Settings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
-
-    @classmethod
-    def from_core(cls, settings: Settings) -> ApiSettings:
-        """Adapter settings with the core fields that were set explicitly (e.g. CLI flags)."""
-        if isinstance(settings, cls):
-            return settings
-        return cls(**settings.model_dump(exclude_unset=True))

@@ -37,10 +37,3 @@ class BotSettings(Settings):
                 return text
             return [int(part) for part in text.replace(";", ",").split(",") if part.strip()]
         return value
-
-    @classmethod
-    def from_core(cls, settings: Settings) -> BotSettings:
-        """Adapter settings with the core fields that were set explicitly (e.g. CLI flags)."""
-        if isinstance(settings, cls):
-            return settings
-        return cls(**settings.model_dump(exclude_unset=True))

@@ -9,7 +9,7 @@ extend it with their own fields (``wenda.api.settings.ApiSettings``,
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -127,3 +127,11 @@ class Settings(BaseSettings):
     @property
     def is_default_model(self) -> bool:
         return self.model == DEFAULT_MODEL
+
+    @classmethod
+    def from_core(cls, settings: Settings) -> Self:
+        """These settings (an adapter's subclass) with the core fields that were set explicitly
+        on ``settings`` (e.g. CLI flags); the adapter's own fields come from the environment."""
+        if isinstance(settings, cls):
+            return settings
+        return cls(**settings.model_dump(exclude_unset=True))
