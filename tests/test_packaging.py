@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -11,6 +12,7 @@ from pathlib import Path
 from tests.conftest import REPO
 
 FOLDERS = {"index": "wenda.index", "api": "wenda.api", "bot": "wenda.bot"}
+_CACHES = shutil.ignore_patterns("__pycache__", "*.pyc")
 
 
 def _source_packages() -> set[str]:
@@ -30,9 +32,15 @@ def test_every_source_package_is_listed_in_pyproject() -> None:
 
 
 def test_wheel_has_only_the_wenda_top_level_package(tmp_path: Path) -> None:
+    # Built from a copy: setuptools writes build/ and *.egg-info next to the sources.
+    source = tmp_path / "src"
+    for folder in FOLDERS:
+        shutil.copytree(REPO / folder, source / folder, ignore=_CACHES)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, source / name)
     pip_wheel = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation"]
     run = subprocess.run(
-        [*pip_wheel, "-q", "-w", str(tmp_path), str(REPO)],
+        [*pip_wheel, "-q", "-w", str(tmp_path), str(source)],
         capture_output=True,
         text=True,
     )
