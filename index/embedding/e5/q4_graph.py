@@ -275,18 +275,7 @@ def _encoder_layer(
         num_heads=h.heads,
     )
     attn = _linear(g, e5, context, [f"{p}.ao"], h.hidden, h.hidden, recipe["ao"])
-    x = g.op(
-        "SkipLayerNormalization",
-        [
-            attn,
-            x,
-            g.const(f"{p}.aln.w", e5.tensor(f"{p}.aln.w", (h.hidden,))),
-            g.const(f"{p}.aln.b", e5.tensor(f"{p}.aln.b", (h.hidden,))),
-            g.const(f"{p}.ao.b", e5.tensor(f"{p}.ao.b", (h.hidden,))),
-        ],
-        domain=MS_DOMAIN,
-        epsilon=float(h.eps),
-    )
+    x = _add_and_norm(g, e5, attn, x, norm=f"{p}.aln", bias=f"{p}.ao.b")
     inner = _linear(g, e5, x, [f"{p}.fi"], h.ffn, h.hidden, recipe["fi"])
     act = g.op(
         "BiasGelu",
@@ -294,17 +283,25 @@ def _encoder_layer(
         domain=MS_DOMAIN,
     )
     out = _linear(g, e5, act, [f"{p}.fo"], h.hidden, h.ffn, recipe["fo"])
+    return _add_and_norm(g, e5, out, x, norm=f"{p}.oln", bias=f"{p}.fo.b")
+
+
+def _add_and_norm(
+    g: _GraphBuilder, e5: E5File, out: str, residual: str, norm: str, bias: str
+) -> str:
+    """LayerNorm(out + bias + residual) as one fused op; ``bias`` is the preceding linear's."""
+    hidden = (e5.header.hidden,)
     return g.op(
         "SkipLayerNormalization",
         [
             out,
-            x,
-            g.const(f"{p}.oln.w", e5.tensor(f"{p}.oln.w", (h.hidden,))),
-            g.const(f"{p}.oln.b", e5.tensor(f"{p}.oln.b", (h.hidden,))),
-            g.const(f"{p}.fo.b", e5.tensor(f"{p}.fo.b", (h.hidden,))),
+            residual,
+            g.const(f"{norm}.w", e5.tensor(f"{norm}.w", hidden)),
+            g.const(f"{norm}.b", e5.tensor(f"{norm}.b", hidden)),
+            g.const(bias, e5.tensor(bias, hidden)),
         ],
         domain=MS_DOMAIN,
-        epsilon=float(h.eps),
+        epsilon=float(e5.header.eps),
     )
 
 
