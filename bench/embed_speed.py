@@ -39,11 +39,20 @@ BACKENDS = (
     "onnx-int8",
     "onnx-q4-nbits",
     "onnx-q4-int8",
+    "onnx-q4-qkvfp32",
     "onnx-q4",
 )
 RECIPES = {
-    "onnx-q4-nbits": {"qkv": "nbits", "ao": "nbits", "fi": "nbits", "fo": "nbits"},
-    "onnx-q4-int8": {"qkv": "int8", "ao": "int8", "fi": "int8", "fo": "int8"},
+    "onnx-q4-nbits": dict.fromkeys(("q", "k", "v", "ao", "fi", "fo"), "nbits"),
+    "onnx-q4-int8": dict.fromkeys(("q", "k", "v", "ao", "fi", "fo"), "int8"),
+    "onnx-q4-qkvfp32": {
+        "q": "fp32",
+        "k": "fp32",
+        "v": "fp32",
+        "ao": "int8",
+        "fi": "int8",
+        "fo": "int8",
+    },
 }
 """Alternative graphs from the same 4-bit file; "onnx-q4" is the shipped RECIPE."""
 
@@ -321,7 +330,6 @@ def quality_rows(settings: Settings, modes: list[str], cmrc_limit: int | None) -
     embedders = {
         "previous default (onnx-fp32)": lambda: previous_default_embedder(settings),
         "current default (onnx-q4)": lambda: SentenceTransformerEmbedder.from_settings(settings),
-        "onnx-q4-int8 (all layers int8)": lambda: recipe_embedder("onnx-q4-int8"),
     }
     paragraphs = load_cmrc()
     cmrc_items = eval_items(paragraphs)[:cmrc_limit] if cmrc_limit else eval_items(paragraphs)

@@ -21,7 +21,7 @@ GRAPH_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 ENCODER_FILE = "encoder.json"
 """dim, max_length, pad_id: what ``OnnxEncoder`` needs besides the graph and tokenizer."""
-GRAPH_VERSION = 2
+GRAPH_VERSION = 4
 """Bump when the graph's arithmetic changes (so vectors do): part of the embedder's name,
 which makes every index built with the old one rebuild."""
 CACHE_VERSION = 3
@@ -36,7 +36,7 @@ def q4_dir_name() -> str:
 
 def recipe_tag() -> str:
     """Part of the embedder's name: a different recipe means different vectors."""
-    kinds = "".join(RECIPE[part][0] for part in ("qkv", "ao", "fi", "fo"))
+    kinds = "".join(RECIPE[part][0] for part in ("q", "k", "v", "ao", "fi", "fo"))
     limit = int8_weight_limit()
     return f"onnx-q4.r{GRAPH_VERSION}.{kinds}" + ("" if limit == 127 else f".w{limit}")
 
