@@ -25,7 +25,7 @@ if __package__ in (None, ""):
 from wenda.index.embedding.base import Embedder
 from wenda.index.settings import Settings
 
-from bench.cmrc import load_cmrc
+from bench.cmrc import Paragraph, load_cmrc
 from bench.common import WORK, log, md_table, write_report
 from bench.quality import bench_embedder, bench_settings
 
@@ -60,9 +60,11 @@ class StageTimer:
         return out
 
 
-def make_corpus(corpus_dir: Path, n_docs: int, seed: int = 0) -> int:
-    """N .txt documents of 2-4 CMRC paragraphs each; returns total characters."""
-    paragraphs = load_cmrc()
+def make_corpus(
+    corpus_dir: Path, n_docs: int, seed: int = 0, paragraphs: list[Paragraph] | None = None
+) -> int:
+    """N .txt documents of 2-4 paragraphs each (CMRC unless given); returns total characters."""
+    paragraphs = paragraphs or load_cmrc()
     rng = random.Random(seed)
     shutil.rmtree(corpus_dir, ignore_errors=True)
     corpus_dir.mkdir(parents=True)
