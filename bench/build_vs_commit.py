@@ -5,7 +5,9 @@ was filed, not of today's builder with the old encoder swapped in. So the old co
 checked out into a git worktree and both builds run as real CLI subprocesses
 (``index --full --json``) over one corpus, alternating rounds; the throughput is read
 from each build report's own ``seconds`` (model load excluded on both sides). Each side
-first builds the bundled corpus once untimed, so model conversion and caches are warm.
+first builds the bundled corpus once untimed, so model conversion and caches are warm;
+after each build round, a fresh process of each version times ``core.ask()`` over the
+seeds dev questions on that seed index (issue 14: no slower than before, same run).
 
     python bench/build_vs_commit.py --commit dd7577c --docs 100 --rounds 3
 """
@@ -20,13 +22,16 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from wenda.index.evaluation import load_jsonl
+
 from bench.build import make_corpus
-from bench.common import REPO, SEED_CORPUS, WORK, log, md_table, write_report
+from bench.common import REPO, SEED_CORPUS, SEEDS_DEV, WORK, log, md_table, write_report
 
 BASELINE = "dd7577c"
 """The last commit before issue 14's work: fp32 ONNX export, 32-text batches, one session."""
@@ -38,6 +43,57 @@ def _old_command() -> list[str]:
 
 def _new_command() -> list[str]:
     return [sys.executable, "-m", "wenda.index.cli", "index", "--full", "--json"]
+
+
+_ASK_PROBE = """
+import json, statistics, sys, time
+pkg = sys.argv[1]
+core_mod = __import__(pkg + ".core", fromlist=["Wenda"])
+settings_mod = __import__(pkg + ".settings", fromlist=["Settings"])
+core = core_mod.Wenda.open(settings_mod.Settings())
+questions = json.loads(sys.argv[2])
+for q in questions[:5]:
+    core.ask(q)
+times = []
+for _ in range(3):
+    for q in questions:
+        t0 = time.perf_counter()
+        core.ask(q)
+        times.append((time.perf_counter() - t0) * 1000)
+print(json.dumps({"p50": statistics.median(times)}))
+"""
+
+
+def ask_p50(package: str, index_dir: Path, pythonpath: str | None, questions: list[str]) -> float:
+    """``core.ask()`` p50 in ms over the seed corpus, in a fresh process of that code."""
+    env = {**os.environ, "WENDA_CORPUS_DIR": str(SEED_CORPUS), "WENDA_INDEX_DIR": str(index_dir)}
+    env.pop("PYTHONPATH", None)
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
+    done = subprocess.run(
+        [sys.executable, "-c", _ASK_PROBE, package, json.dumps(questions, ensure_ascii=False)],
+        env=env,
+        cwd=index_dir.parent,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"ask probe failed: {done.stderr[-2000:]}")
+    return float(json.loads(done.stdout.strip().splitlines()[-1])["p50"])
+
+
+@dataclass
+class Side:
+    """One code version: how to build with it, and what was measured."""
+
+    command: list[str]
+    pythonpath: str | None
+    package: str  # where Wenda and Settings live in that version
+    seed_index: Path = Path()
+    chunks: int = 0
+    seconds: list[float] = field(default_factory=list)
+    ask_p50: list[float] = field(default_factory=list)
 
 
 def run_build(command: list[str], corpus: Path, index_dir: Path, pythonpath: str | None) -> dict:
@@ -56,55 +112,66 @@ def run_build(command: list[str], corpus: Path, index_dir: Path, pythonpath: str
 
 
 def compare(commit: str, n_docs: int, rounds: int, work: Path) -> str:
+    work.mkdir(parents=True, exist_ok=True)
     tree = work / "baseline_tree"
     subprocess.run(
         ["git", "-C", str(REPO), "worktree", "add", "--detach", str(tree), commit],
         check=True,
         capture_output=True,
     )
+    sides = {
+        f"commit {commit} (when issue 14 was filed)": Side(_old_command(), str(tree), "index"),
+        "this checkout": Side(_new_command(), None, "wenda.index"),
+    }
     try:
         corpus = work / "corpus"
         chars = make_corpus(corpus, n_docs)
-        sides = {
-            f"commit {commit} (when issue 14 was filed)": (_old_command(), str(tree)),
-            "this checkout": (_new_command(), None),
-        }
-        for label, (command, path) in sides.items():
-            log(f"warm-up: {label}")
-            run_build(command, SEED_CORPUS, work / "warm_index", path)
-        seconds: dict[str, list[float]] = {label: [] for label in sides}
-        chunks: dict[str, int] = {}
+        questions = [item.question for item in load_jsonl(SEEDS_DEV)]
+        for i, (label, side) in enumerate(sides.items()):
+            log(f"warm-up and seed index: {label}")
+            side.seed_index = work / f"seed_index_{i}"
+            run_build(side.command, SEED_CORPUS, side.seed_index, side.pythonpath)
         for r in range(rounds):
-            for label, (command, path) in sides.items():
+            for label, side in sides.items():
                 log(f"round {r + 1}: {label}")
-                report = run_build(command, corpus, work / "index", path)
-                seconds[label].append(report["seconds"])
-                chunks[label] = report["chunks_total"]
+                report = run_build(side.command, corpus, work / "index", side.pythonpath)
+                side.seconds.append(report["seconds"])
+                side.chunks = report["chunks_total"]
+                side.ask_p50.append(
+                    ask_p50(side.package, side.seed_index, side.pythonpath, questions)
+                )
     finally:
         subprocess.run(
             ["git", "-C", str(REPO), "worktree", "remove", "--force", str(tree)],
             check=False,
             capture_output=True,
         )
-    rates = {label: statistics.median(chunks[label] / s for s in seconds[label]) for label in sides}
-    old, new = rates.values()
+    rates = {
+        label: statistics.median(s.chunks / x for x in s.seconds) for label, s in sides.items()
+    }
+    asks = {label: statistics.median(s.ask_p50) for label, s in sides.items()}
+    (old, new), (old_ask, new_ask) = rates.values(), asks.values()
     rows = [
         (
             label,
-            chunks[label],
-            " / ".join(f"{s:.1f}" for s in seconds[label]),
+            side.chunks,
+            " / ".join(f"{x:.1f}" for x in side.seconds),
             f"{rates[label]:.1f}",
+            " / ".join(f"{x:.2f}" for x in side.ask_p50),
         )
-        for label in sides
+        for label, side in sides.items()
     ]
+    header = ["code", "chunks", "build s per round", "chunks/s (median)", "seeds ask() p50 ms"]
     return "\n".join(
         [
-            f"### Full build, commit {commit} vs this checkout ({n_docs} documents, "
-            f"{chars:,} chars, {rounds} alternating rounds, CLI subprocesses)",
+            f"### Full build and ask(), commit {commit} vs this checkout ({n_docs} documents, "
+            f"{chars:,} chars, {rounds} alternating rounds, fresh processes)",
             "",
-            md_table(["code", "chunks", "build seconds per round", "chunks/s (median)"], rows),
+            md_table(header, rows),
             "",
-            f"This checkout / commit {commit} full-build throughput: **{new / old:.2f}x**.",
+            f"This checkout / commit {commit}: full-build throughput **{new / old:.2f}x**; "
+            f"`core.ask()` p50 over the seeds dev questions {new_ask:.2f} vs {old_ask:.2f} ms "
+            f"({new_ask / old_ask:.2f}x).",
         ]
     )
 

@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale-sizes", default="10000,100000,1000000")
     parser.add_argument("--hnsw-sizes", default="10000,100000,200000,1000000")
     parser.add_argument("--hnsw-budget", type=float, default=480.0, help="max s per HNSW build")
-    steps = "quality,build,latency,scale,backends,store,stress"
+    steps = "quality,build,vscommit,small2big,latency,scale,backends,store,stress"
     parser.add_argument("--skip", default="", help=f"comma list of: {steps}")
     args = parser.parse_args(argv)
     skip = set(filter(None, args.skip.split(",")))
@@ -98,6 +98,14 @@ def main(argv: list[str] | None = None) -> int:
             text, _, corpus, index_dir = built
             add(text)
             large.append((f"{args.docs} docs", corpus, index_dir))
+    if "vscommit" not in skip:  # full builds against the code issue 14 was filed at
+        from bench.build_vs_commit import BASELINE, compare
+
+        add(timed("build vs commit", lambda: compare(BASELINE, 100, 3, work / "vscommit")))
+    if "small2big" not in skip:  # issue 9, item 6: rank by larger units, cite the chunk
+        from bench.small_to_big import run as run_small_to_big
+
+        add(timed("small-to-big", lambda: run_small_to_big(["cmrc", "drcd"])))
     if "latency" not in skip:
         from bench.http_load import http_targets, run_http
         from bench.latency import run_core

@@ -7,7 +7,7 @@ the package is provably the one the data produces.
 The table (``FeatureTable``) holds, per question, its candidate spans (features, whether
 the span is a minimal span containing a gold answer, passage, offsets) and per-question
 values the gate needs. The span model is a conditional logit (softmax over a question's
-spans, weight shared among its positive spans); the gate is a class-balanced logistic
+spans, weight shared among its positive spans, see ``span_targets``); the gate is a class-balanced logistic
 regression over ``gate_features`` of the span the span model picks; the cut is the
 support below which ``FALSE_REFUSAL_TARGET`` of the fit split's answerable questions fall
 when each is scored by a model fitted without it (cross-validated).
@@ -195,10 +195,22 @@ def _fit_parts(
     """Span model and gate fitted on the questions where ``train`` is true."""
     in_train = train[table.span_question]
     groups = [g for g, keep in zip(table.groups(), train, strict=True) if keep]
-    span = fit_span_model(x, table.span_gold & in_train, groups)
+    span = fit_span_model(x, span_targets(table) & in_train, groups)
     rows, chosen = gate_rows(table, x, span)
     mask = train & (chosen >= 0)
     return span, fit_gate(rows[mask], table.q_answerable[mask])
+
+
+def span_targets(table: FeatureTable) -> np.ndarray:
+    """Positive spans: every candidate that contains a gold answer in at most
+    ``MAX_ANSWER_CHARS``, pairs of sentences included.
+
+    Why not only the minimal span (the single answer sentence): trained on those, the model
+    never chose a pair and picked a sentence without the answer for 16% of held-out
+    answerable questions whose top passage held it; trained on containment it chooses the
+    sentence with its neighbour when the answer may run on or sit next door (held-out
+    answer accuracy 0.76 -> 0.83, README "Answer model and refusals")."""
+    return table.span_contains & (table.span_chars <= MAX_ANSWER_CHARS)
 
 
 def cross_validated_cut(table: FeatureTable, x: np.ndarray, focus_rule: float | None) -> float:
@@ -242,6 +254,11 @@ def held_out_figures(table: FeatureTable, model: AnswerModel, dense: bool) -> di
         out[f"{name}_unanswerable_refused"] = round(float((~answered[neg]).mean()), 4)
         out[f"{name}_answerable_refused"] = round(float((~answered[pos]).mean()), 4)
         out[f"{name}_answer_accuracy"] = round(float(correct[pos].mean()), 4)
+        pair = table.span_x[safe, SPAN_FEATURES.index("pair")] > 0
+        shown = pos & answered
+        out[f"{name}_pair_answers"] = round(float(pair[shown].mean()), 4) if shown.any() else 0.0
+        chars = table.span_chars[safe][shown]
+        out[f"{name}_median_answer_chars"] = float(np.median(chars)) if shown.any() else 0.0
         out[f"{name}_answerable"] = int(pos.sum())
         out[f"{name}_unanswerable"] = int(neg.sum())
     return out

@@ -70,3 +70,17 @@ def test_shipped_model_records_its_held_out_figures() -> None:
         assert held["all_answerable"] > 0 and held["all_unanswerable"] > 0
         for key in ("unanswerable_refused", "answerable_refused", "answer_accuracy"):
             assert 0.0 <= held[f"all_{key}"] <= 1.0
+
+
+def test_span_targets_are_every_short_span_holding_the_answer() -> None:
+    """A pair of sentences holding the answer is a positive too (so pairs get chosen where
+    the answer may sit next door); a span over the answer length limit never is."""
+    from types import SimpleNamespace
+
+    from wenda.index.query.fit import MAX_ANSWER_CHARS, span_targets
+
+    table = SimpleNamespace(
+        span_contains=np.array([True, True, False, True]),
+        span_chars=np.array([40, 90, 50, MAX_ANSWER_CHARS + 1]),
+    )
+    assert span_targets(table).tolist() == [True, True, False, False]  # type: ignore[arg-type]
