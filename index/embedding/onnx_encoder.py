@@ -29,6 +29,12 @@ def available_cores() -> int:
 
 MAX_BATCH_TOKENS = 2048
 """Rows x padded length per session call; the int8 kernels' sweet spot (bench/embed_speed.py)."""
+QUERY_THREADS = 1
+"""intra-op threads of the session that encodes questions (and single batches). One: the
+same bare encode as two threads in process (3.32 vs 3.27 ms), but in ``wenda serve`` with
+a client on the same two cores, two threads' wake-ups made the encode stage 4.9-9.0 ms
+against 4.3-4.7 ms single-threaded, and ``POST /ask`` p50 10.0-13.5 ms against 7.9-8.2 ms
+(3 alternating rounds, README "Performance")."""
 
 
 class OnnxEncoder:
@@ -44,7 +50,12 @@ class OnnxEncoder:
         threads: int | None = None,
         max_batch_tokens: int = MAX_BATCH_TOKENS,
         parallel_batches: bool = True,
+        query_threads: int | None = QUERY_THREADS,
     ) -> None:
+        """``threads``: cores for batches (one single-threaded run per core); with
+        ``parallel_batches=False`` one session runs every call on ``threads`` threads (the
+        previous default, kept for same-run comparisons), else questions run on
+        ``query_threads``."""
         from tokenizers import Tokenizer
 
         self.max_length = max_length
@@ -58,7 +69,8 @@ class OnnxEncoder:
         self.threads = threads or available_cores()
         self.parallel_batches = parallel_batches
         self._onnx_file = onnx_file
-        self.session = _session(onnx_file, self.threads)
+        self._query_threads = (query_threads or self.threads) if parallel_batches else self.threads
+        self.session = _session(onnx_file, self._query_threads)
         self._batch_session: Any = None
         self._batch_lock = threading.Lock()
         self._inputs = {i.name for i in self.session.get_inputs()}
@@ -125,6 +137,8 @@ class OnnxEncoder:
         """For many batches: one single-threaded run per core beats one run on all cores
         (no per-op barriers between threads, which stall whenever the machine is busy);
         made on first use, so a server that only encodes questions never pays for it."""
+        if self._query_threads == 1:
+            return self.session  # sessions are thread-safe: one copy serves every worker
         with self._batch_lock:
             if self._batch_session is None:
                 self._batch_session = _session(self._onnx_file, 1)

@@ -215,16 +215,15 @@ def candidate_spans(
         heading = chunk.section.strip()
         cov_s = [coverage(q, f) for f in folded]
         cos = cosines[pi]
+        whole = fold(f"{chunk.title} {chunk.section} {chunk.text}")
         context = {
-            "cov_passage": coverage(q, fold(f"{chunk.title} {chunk.section} {chunk.text}")),
+            "cov_passage": coverage(q, whole),
             "cov_title": coverage(q, fold(f"{chunk.title} {chunk.section}")),
             "passage_rank": 1.0 / (1 + pi),
             "passage_score": float(scores[pi]),
             "cos_gap": 0.0 if best_cos is None or cos is None else float(cos) - best_cos,
             "num_missing_passage": _num_missing(q, fold(chunk.text)),
-            "focus_passage": _weighted_coverage(
-                q.focus, focus_w, fold(f"{chunk.title} {chunk.section} {chunk.text}")
-            ),
+            "focus_passage": _weighted_coverage(q.focus, focus_w, whole),
             "has_focus": float(bool(q.focus)),
             "focus_unseen": float(q.focus_unseen),
         }

@@ -5,9 +5,9 @@ Why a module of its own: ``bench/train_answer.py fit`` and the test that checks 
 the package is provably the one the data produces.
 
 The table (``FeatureTable``) holds, per question, its candidate spans (features, whether
-the span is a minimal span containing a gold answer, passage, offsets) and per-question
-values the gate needs. The span model is a conditional logit (softmax over a question's
-spans, weight shared among its positive spans, see ``span_targets``); the gate is a class-balanced logistic
+the span holds a gold answer, passage, offsets) and per-question values the gate needs.
+The span model is a conditional logit (softmax over a question's spans, weight shared
+among its positive spans, see ``span_targets``); the gate is a class-balanced logistic
 regression over ``gate_features`` of the span the span model picks; the cut is the
 support below which ``FALSE_REFUSAL_TARGET`` of the fit split's answerable questions fall
 when each is scored by a model fitted without it (cross-validated).
