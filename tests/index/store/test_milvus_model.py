@@ -45,9 +45,11 @@ def test_seed_answers_on_milvus_equal_the_local_store(
                 (p.doc_id, p.start, p.end) for p in a.passages
             ], item.question
             # Scores agree to float noise: the same BM25 (to 1e-4), the same cosines; equal
-            # BM25 scores may come back in another order, which moves fused scores a little.
+            # BM25 scores may come back in another order, which can swap which candidate is
+            # the 30th and so the rerank's min-max cosine range (seen: 0.0101 on one score,
+            # with the same passages in the same order, which is asserted exactly above).
             assert [p.score for p in b.passages] == pytest.approx(
-                [p.score for p in a.passages], abs=0.01
+                [p.score for p in a.passages], abs=0.02
             )
         on_milvus = evaluate(items, lambda q: milvus.ask(q, top_k=10)).metrics
         on_local = evaluate(items, lambda q: local.ask(q, top_k=10)).metrics
