@@ -209,7 +209,7 @@ def span_targets(table: FeatureTable) -> np.ndarray:
     never chose a pair and picked a sentence without the answer for 16% of held-out
     answerable questions whose top passage held it; trained on containment it chooses the
     sentence with its neighbour when the answer may run on or sit next door (held-out
-    answer accuracy 0.76 -> 0.83, README "Answer model and refusals")."""
+    answer accuracy 0.76 -> 0.82, README "Answer model and refusals")."""
     return table.span_contains & (table.span_chars <= MAX_ANSWER_CHARS)
 
 
