@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -29,12 +28,6 @@ def available_cores() -> int:
 
 MAX_BATCH_TOKENS = 2048
 """Rows x padded length per session call; the int8 kernels' sweet spot (bench/embed_speed.py)."""
-QUERY_THREADS = 1
-"""intra-op threads of the session that encodes questions (and single batches). One: the
-same bare encode as two threads in process (3.32 vs 3.27 ms), but in ``wenda serve`` with
-a client on the same two cores, two threads' wake-ups made the encode stage 4.9-9.0 ms
-against 4.3-4.7 ms single-threaded, and ``POST /ask`` p50 10.0-13.5 ms against 7.9-8.2 ms
-(3 alternating rounds, README "Performance")."""
 
 
 class OnnxEncoder:
@@ -50,12 +43,17 @@ class OnnxEncoder:
         threads: int | None = None,
         max_batch_tokens: int = MAX_BATCH_TOKENS,
         parallel_batches: bool = True,
-        query_threads: int | None = QUERY_THREADS,
     ) -> None:
-        """``threads``: cores for batches (one single-threaded run per core); with
-        ``parallel_batches=False`` one session runs every call on ``threads`` threads (the
-        previous default, kept for same-run comparisons), else questions run on
-        ``query_threads``."""
+        """``threads``: cores. With ``parallel_batches`` (the default) one single-threaded
+        session serves everything: questions, and batches run one per core at once
+        (sessions are thread-safe). Single-threaded questions encode as fast as on two
+        threads in process (3.32 vs 3.27 ms), and in ``wenda serve``, with a client on the
+        same two cores, two threads' wake-ups made the encode stage 4.9-9.0 ms against
+        4.3-4.7 ms and ``POST /ask`` p50 10.0-13.5 ms against 7.9-8.2 ms (3 alternating
+        rounds, README "Performance"). Per-core batches beat one run on all cores: no
+        per-op barriers between threads, which stall whenever the machine is busy.
+        Without ``parallel_batches`` one session runs every call on ``threads`` threads
+        (the previous default, kept for same-run comparisons)."""
         from tokenizers import Tokenizer
 
         self.max_length = max_length
@@ -68,11 +66,7 @@ class OnnxEncoder:
 
         self.threads = threads or available_cores()
         self.parallel_batches = parallel_batches
-        self._onnx_file = onnx_file
-        self._query_threads = (query_threads or self.threads) if parallel_batches else self.threads
-        self.session = _session(onnx_file, self._query_threads)
-        self._batch_session: Any = None
-        self._batch_lock = threading.Lock()
+        self.session = _session(onnx_file, 1 if parallel_batches else self.threads)
         self._inputs = {i.name for i in self.session.get_inputs()}
 
     @classmethod
@@ -117,12 +111,10 @@ class OnnxEncoder:
             from tqdm.auto import tqdm
 
             progress = tqdm(total=len(texts), desc="Embedding", unit="text")
-        session, workers = self.session, 1
-        if self.parallel_batches and self.threads > 1 and len(batches) > 1:
-            session, workers = self._one_thread_session(), self.threads
+        workers = self.threads if self.parallel_batches and len(batches) > 1 else 1
 
         def embed(bounds: tuple[int, int]) -> np.ndarray:
-            return self._embed([encodings[i].ids for i in order[bounds[0] : bounds[1]]], session)
+            return self._embed([encodings[i].ids for i in order[bounds[0] : bounds[1]]])
 
         with ThreadPoolExecutor(workers) as pool:
             for (start, stop), vectors in zip(batches, pool.map(embed, batches), strict=True):
@@ -133,18 +125,7 @@ class OnnxEncoder:
             progress.close()
         return out
 
-    def _one_thread_session(self) -> Any:
-        """For many batches: one single-threaded run per core beats one run on all cores
-        (no per-op barriers between threads, which stall whenever the machine is busy);
-        made on first use, so a server that only encodes questions never pays for it."""
-        if self._query_threads == 1:
-            return self.session  # sessions are thread-safe: one copy serves every worker
-        with self._batch_lock:
-            if self._batch_session is None:
-                self._batch_session = _session(self._onnx_file, 1)
-            return self._batch_session
-
-    def _embed(self, batch: list[list[int]], session: Any) -> np.ndarray:
+    def _embed(self, batch: list[list[int]]) -> np.ndarray:
         length = max(len(ids) for ids in batch)
         input_ids = np.full((len(batch), length), self.pad_id, dtype=np.int64)
         mask = np.zeros((len(batch), length), dtype=np.int64)
@@ -154,7 +135,7 @@ class OnnxEncoder:
         feeds = {"input_ids": input_ids, "attention_mask": mask}
         if "token_type_ids" in self._inputs:
             feeds["token_type_ids"] = np.zeros_like(input_ids)
-        hidden = session.run(None, feeds)[0]
+        hidden = self.session.run(None, feeds)[0]
         weights = mask[:, :, None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
