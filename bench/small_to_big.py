@@ -30,7 +30,7 @@ if __package__ in (None, ""):
 
 import numpy as np
 from wenda.index.evaluation import squash
-from wenda.index.query.retrieve import RERANK_DEPTH, retrieve
+from wenda.index.query.retrieve import RERANK_DEPTH, _rerank_scores, retrieve
 
 from bench.cmrc import eval_items, load_cmrc, write_corpus
 from bench.common import CMRC_FILE, WORK, log, md_table, write_report
@@ -45,20 +45,23 @@ def unit_vectors(core, reader) -> tuple[list[int], dict[str, np.ndarray]]:
     """Every chunk id and, per unit, one L2-normalized vector per chunk (same order)."""
     ids: list[int] = []
     sections: dict[tuple[str, str], list[int]] = defaultdict(list)
-    texts: dict[int, str] = {}
+    para_texts: list[str] = []
     for doc in reader.documents():
         doc_ids = reader.doc_chunk_ids(doc.doc_id)
         chunks = reader.chunks(doc_ids)
+        in_doc: dict[str, list[int]] = defaultdict(list)
         for cid in sorted(doc_ids, key=lambda c: chunks[c].start):
             ids.append(cid)
-            sections[(doc.doc_id, chunks[cid].section)].append(cid)
-            texts[cid] = chunks[cid].text
+            in_doc[chunks[cid].section].append(cid)
+        text = reader.document(doc.doc_id).text  # chunk offsets point into it
+        for section, group in in_doc.items():
+            sections[(doc.doc_id, section)] = group
+            para_texts.append(text[chunks[group[0]].start : chunks[group[-1]].end])
     own = reader.vectors(ids)
     row = {cid: i for i, cid in enumerate(ids)}
     window = np.empty_like(own)
     paragraph = np.empty_like(own)
     groups = list(sections.values())
-    para_texts = ["".join(_dedupe_overlap([texts[c] for c in g])) for g in groups]
     para_vecs = core.embedder.encode_passages(para_texts)
     for group, pvec in zip(groups, para_vecs, strict=True):
         for i, cid in enumerate(group):
@@ -73,20 +76,6 @@ def unit_vectors(core, reader) -> tuple[list[int], dict[str, np.ndarray]]:
     # so 0.01 x chunk never reorders sections that differ by more than 0.02)
     units["paragraph>chunk"] = paragraph + 0.01 * own
     return ids, units
-
-
-def _dedupe_overlap(texts: list[str]) -> list[str]:
-    """Consecutive chunks share a sentence; drop each chunk's prefix already said."""
-    out: list[str] = []
-    for text in texts:
-        if out:
-            prev = out[-1]
-            cut = next(
-                (n for n in range(min(len(prev), len(text)), 0, -1) if prev.endswith(text[:n])), 0
-            )
-            text = text[cut:]
-        out.append(text)
-    return out
 
 
 def measure(name: str) -> list[list[object]]:
@@ -111,7 +100,9 @@ def measure(name: str) -> list[list[object]]:
             for unit in UNITS:
                 cos = units[unit] @ qv
                 top = ids[int(np.argmax(cos))]
-                best = _rerank_top(candidates, [cos[row[cid]] for cid in candidates], bm25)
+                by_unit = {cid: float(cos[row[cid]]) for cid in candidates}
+                scores = _rerank_scores(candidates, by_unit, bm25)
+                best = min(candidates, key=lambda cid: (-scores[cid], cid))  # retrieve's order
                 for label, cid in ((f"dense / {unit}", top), (f"hybrid+rerank / {unit}", best)):
                     hits[label] += _is_hit(chunks[cid], item.doc_id, golds)
                     doc_hits[label] += chunks[cid].doc_id == item.doc_id
@@ -124,16 +115,6 @@ def measure(name: str) -> list[list[object]]:
 
 def _is_hit(chunk, doc_id: str, golds: list[str]) -> bool:
     return chunk.doc_id == doc_id and any(g in squash(chunk.text) for g in golds)
-
-
-def _rerank_top(candidates: list[int], cosines: list[float], bm25: dict[int, float]) -> int:
-    """The default rerank (``retrieve._rerank_scores``): equal-weight max-normalized BM25
-    and min-max-normalized cosine, here with the cosine of the unit under test."""
-    c = np.array(cosines)
-    dense = (c - c.min()) / (c.max() - c.min()) if c.max() > c.min() else np.ones_like(c)
-    top = max(bm25.values(), default=0.0)
-    lex = np.array([bm25.get(cid, 0.0) / top if top else 0.0 for cid in candidates])
-    return candidates[int(np.argmax(0.5 * lex + 0.5 * dense))]
 
 
 def main(argv: list[str] | None = None) -> int:
