@@ -37,14 +37,6 @@ BASELINE = "dd7577c"
 """The last commit before issue 14's work: fp32 ONNX export, 32-text batches, one session."""
 
 
-def _old_command() -> list[str]:
-    return [sys.executable, "-m", "index.cli", "index", "--full", "--json"]
-
-
-def _new_command() -> list[str]:
-    return [sys.executable, "-m", "wenda.index.cli", "index", "--full", "--json"]
-
-
 _ASK_PROBE = """
 import json, statistics, sys, time
 pkg = sys.argv[1]
@@ -64,51 +56,48 @@ print(json.dumps({"p50": statistics.median(times)}))
 """
 
 
-def ask_p50(package: str, index_dir: Path, pythonpath: str | None, questions: list[str]) -> float:
-    """``core.ask()`` p50 in ms over the seed corpus, in a fresh process of that code."""
-    env = {**os.environ, "WENDA_CORPUS_DIR": str(SEED_CORPUS), "WENDA_INDEX_DIR": str(index_dir)}
-    env.pop("PYTHONPATH", None)
-    if pythonpath:
-        env["PYTHONPATH"] = pythonpath
-    done = subprocess.run(
-        [sys.executable, "-c", _ASK_PROBE, package, json.dumps(questions, ensure_ascii=False)],
-        env=env,
-        cwd=index_dir.parent,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"ask probe failed: {done.stderr[-2000:]}")
-    return float(json.loads(done.stdout.strip().splitlines()[-1])["p50"])
-
-
 @dataclass
 class Side:
-    """One code version: how to build with it, and what was measured."""
+    """One code version: where its package lives, and what was measured."""
 
-    command: list[str]
-    pythonpath: str | None
-    package: str  # where Wenda and Settings live in that version
+    package: str  # "index" before the layout change, "wenda.index" after
+    pythonpath: str | None  # the worktree holding that version, None for this checkout
     seed_index: Path = Path()
     chunks: int = 0
     seconds: list[float] = field(default_factory=list)
     ask_p50: list[float] = field(default_factory=list)
 
+    def run(self, args: list[str], corpus: Path, index_dir: Path) -> str:
+        """``python <args>`` of this version over ``corpus``/``index_dir``; its stdout."""
+        env = {**os.environ, "WENDA_CORPUS_DIR": str(corpus), "WENDA_INDEX_DIR": str(index_dir)}
+        env.pop("PYTHONPATH", None)
+        if self.pythonpath:
+            env["PYTHONPATH"] = self.pythonpath
+        done = subprocess.run(
+            [sys.executable, *args],
+            env=env,
+            cwd=index_dir.parent,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"{args[:2]} failed: {done.stderr[-2000:]}")
+        return done.stdout
 
-def run_build(command: list[str], corpus: Path, index_dir: Path, pythonpath: str | None) -> dict:
-    """One full build in a fresh process; the build report as a dict."""
-    shutil.rmtree(index_dir, ignore_errors=True)
-    env = {**os.environ, "WENDA_CORPUS_DIR": str(corpus), "WENDA_INDEX_DIR": str(index_dir)}
-    env.pop("PYTHONPATH", None)
-    if pythonpath:
-        env["PYTHONPATH"] = pythonpath
-    done = subprocess.run(
-        command, env=env, cwd=index_dir.parent, capture_output=True, text=True, check=False
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"{command} failed: {done.stderr[-2000:]}")
-    return json.loads(done.stdout[done.stdout.index("{") :])
+    def build(self, corpus: Path, index_dir: Path) -> dict:
+        """One full build in a fresh process; the build report as a dict."""
+        shutil.rmtree(index_dir, ignore_errors=True)
+        out = self.run(
+            ["-m", f"{self.package}.cli", "index", "--full", "--json"], corpus, index_dir
+        )
+        return json.loads(out[out.index("{") :])
+
+    def time_asks(self, questions: list[str]) -> float:
+        """``core.ask()`` p50 in ms over the seed index, in a fresh process of this version."""
+        args = ["-c", _ASK_PROBE, self.package, json.dumps(questions, ensure_ascii=False)]
+        out = self.run(args, SEED_CORPUS, self.seed_index)
+        return float(json.loads(out.strip().splitlines()[-1])["p50"])
 
 
 def compare(commit: str, n_docs: int, rounds: int, work: Path) -> str:
@@ -120,8 +109,8 @@ def compare(commit: str, n_docs: int, rounds: int, work: Path) -> str:
         capture_output=True,
     )
     sides = {
-        f"commit {commit} (when issue 14 was filed)": Side(_old_command(), str(tree), "index"),
-        "this checkout": Side(_new_command(), None, "wenda.index"),
+        f"commit {commit} (when issue 14 was filed)": Side("index", str(tree)),
+        "this checkout": Side("wenda.index", None),
     }
     try:
         corpus = work / "corpus"
@@ -130,16 +119,14 @@ def compare(commit: str, n_docs: int, rounds: int, work: Path) -> str:
         for i, (label, side) in enumerate(sides.items()):
             log(f"warm-up and seed index: {label}")
             side.seed_index = work / f"seed_index_{i}"
-            run_build(side.command, SEED_CORPUS, side.seed_index, side.pythonpath)
+            side.build(SEED_CORPUS, side.seed_index)
         for r in range(rounds):
             for label, side in sides.items():
                 log(f"round {r + 1}: {label}")
-                report = run_build(side.command, corpus, work / "index", side.pythonpath)
+                report = side.build(corpus, work / "index")
                 side.seconds.append(report["seconds"])
                 side.chunks = report["chunks_total"]
-                side.ask_p50.append(
-                    ask_p50(side.package, side.seed_index, side.pythonpath, questions)
-                )
+                side.ask_p50.append(side.time_asks(questions))
     finally:
         subprocess.run(
             ["git", "-C", str(REPO), "worktree", "remove", "--force", str(tree)],
