@@ -36,29 +36,23 @@ MAX_CHARS = 400  # about a top passage's worth of text
 
 
 class TokenStates:
-    """The default encoder's graph and tokenizer, run directly for per-token states."""
+    """The default encoder (``OnnxEncoder``), also run directly for per-token states."""
 
     def __init__(self) -> None:
-        import onnxruntime as ort
-        from tokenizers import Tokenizer
-        from wenda.index.embedding.e5.q4_model import GRAPH_FILE, TOKENIZER_FILE, ensure_q4_model
+        from wenda.index.embedding.st_model import _default_onnx
         from wenda.index.settings import Settings
 
-        model_dir = ensure_q4_model(Settings(_env_file=None).model_cache_dir)
-        self.tokenizer = Tokenizer.from_file(str(model_dir / TOKENIZER_FILE))
-        self.tokenizer.enable_truncation(512)
-        self.session = ort.InferenceSession(
-            str(model_dir / GRAPH_FILE), providers=["CPUExecutionProvider"]
-        )
+        self.encoder, _ = _default_onnx(Settings(_env_file=None).model_cache_dir)
 
     def states(self, text: str) -> tuple[np.ndarray, list[tuple[int, int]]]:
-        enc = self.tokenizer.encode(text)
+        """Last hidden states of one text, and each token's character offsets in it."""
+        enc = self.encoder.tokenizer.encode(text)
         ids = np.array([enc.ids], np.int64)
         feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
-        return self.session.run(None, feeds)[0][0], enc.offsets
+        return self.encoder.session.run(None, feeds)[0][0], enc.offsets
 
-    def vector(self, text: str) -> np.ndarray:
-        return _unit(self.states(text)[0].mean(axis=0))
+    def vector(self, text: str, prompt: str) -> np.ndarray:
+        return self.encoder.encode([text], prompt)[0]
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -113,7 +107,7 @@ def signals(model: TokenStates, passage: str) -> dict[str, np.ndarray]:
     return {
         "passage": _unit(hidden.mean(axis=0))[None, :],
         "late": np.array(late),
-        "sentence": np.array([model.vector(PREFIX + passage[a:b]) for a, b in spans]),
+        "sentence": np.array([model.vector(passage[a:b], PREFIX) for a, b in spans]),
     }
 
 
@@ -124,7 +118,7 @@ def run(n_pairs: int) -> str:
     for passage, answerable, unanswerable in cut_pairs(n_pairs):
         units = signals(model, passage)
         for question, side in ((answerable, 0), (unanswerable, 1)):
-            q = model.vector("query: " + question)
+            q = model.vector(question, "query: ")
             for name, vectors in units.items():
                 scores.setdefault(name, ([], []))[side].append(float((vectors @ q).max()))
         count += 1
