@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -51,40 +53,39 @@ def test_a_keyword_gets_passages_and_a_request_for_a_question(real_core: Wenda) 
     assert "完整的问题" in (answer.reason or "")
 
 
-def test_the_named_person_is_chosen_in_a_new_document(tmp_path: Path) -> None:
+@contextmanager
+def library_core(tmp_path: Path, body: str) -> Iterator[Wenda]:
+    """A core over one new document about a library (the real default model)."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    (corpus / "图书馆.txt").write_text(
-        "海棠湖图书馆\n\n海棠湖图书馆建于1998年，位于海棠湖东岸。馆内藏书约十二万册，"
-        "设有少儿阅览室和古籍部。现任馆长为林晓雯，她于2019年到任。图书馆每周一闭馆。\n",
-        "utf-8",
-    )
-    settings = Settings(_env_file=None, corpus_dir=corpus, index_dir=tmp_path / "idx")
-    core = Wenda.open(settings)
+    (corpus / "图书馆.txt").write_text(f"海棠湖图书馆\n\n{body}\n", "utf-8")
+    core = Wenda.open(Settings(_env_file=None, corpus_dir=corpus, index_dir=tmp_path / "idx"))
     try:
+        yield core
+    finally:
+        core.close()
+
+
+def test_the_named_person_is_chosen_in_a_new_document(tmp_path: Path) -> None:
+    with library_core(
+        tmp_path,
+        "海棠湖图书馆建于1998年，位于海棠湖东岸。馆内藏书约十二万册，"
+        "设有少儿阅览室和古籍部。现任馆长为林晓雯，她于2019年到任。图书馆每周一闭馆。",
+    ) as core:
         answer = core.ask("海棠湖图书馆的馆长是谁？")
         assert answer.answerable and "林晓雯" in answer.answer
         cited = next(p for p in answer.passages if p.answer_start is not None)
         assert "林晓雯" in cited.text[cited.answer_start : cited.answer_end]
-    finally:
-        core.close()
 
 
 def test_a_thing_no_document_names_is_refused_and_named(tmp_path: Path) -> None:
     """The focus of "几个停车场" is a common noun that no document holds: refuse, name it."""
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "图书馆.txt").write_text(
-        "海棠湖图书馆\n\n海棠湖图书馆建于1998年，位于海棠湖东岸。馆内藏书约十二万册，"
-        "设有少儿阅览室和古籍部，共有3个阅览室。图书馆每周一闭馆。\n",
-        "utf-8",
-    )
-    settings = Settings(_env_file=None, corpus_dir=corpus, index_dir=tmp_path / "idx")
-    core = Wenda.open(settings)
-    try:
+    with library_core(
+        tmp_path,
+        "海棠湖图书馆建于1998年，位于海棠湖东岸。馆内藏书约十二万册，"
+        "设有少儿阅览室和古籍部，共有3个阅览室。图书馆每周一闭馆。",
+    ) as core:
         answer = core.ask("海棠湖图书馆有几个停车场？")
         assert not answer.answerable, answer.answer
         assert "停车场" in answer.missing and "停车场" in (answer.reason or "")
         assert core.ask("海棠湖图书馆有几个阅览室？").answerable
-    finally:
-        core.close()
