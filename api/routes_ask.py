@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
 from pydantic import AfterValidator
 from starlette.concurrency import run_in_threadpool
 from wenda.api.limits import Utf8JsonRoute
@@ -22,7 +23,7 @@ from wenda.api.schemas import (
     ErrorResponse,
     not_blank,
 )
-from wenda.api.state import Core, CoreDep, StateDep
+from wenda.api.state import Core, CoreDep
 
 router = APIRouter(route_class=Utf8JsonRoute, tags=["ask"])
 
@@ -34,20 +35,29 @@ ASK_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def answer(core: Core, question: str, top_k: int, metrics: Metrics) -> dict[str, Any]:
-    """Ask off the event loop; the core's domain errors become 4xx at the error edge."""
-    result = await run_in_threadpool(core.ask, question, top_k)
-    metrics.observe_answer("ask", result.answerable)
+def _answer_response(core: Core, question: str, top_k: int) -> tuple[JSONResponse, bool]:
+    """The core's answer, already rendered as JSON: all of it runs in the worker thread."""
+    result = core.ask(question, top_k)
     data = result.to_dict()
     data["took_ms"] = round(float(result.took_ms), 2)
     data["index_version"] = result.index_version
-    return data
+    return JSONResponse(data), result.answerable
+
+
+async def answer(core: Core, question: str, top_k: int, metrics: Metrics) -> JSONResponse:
+    """Ask off the event loop; the core's domain errors become 4xx at the error edge.
+
+    The handler returns a ready response, so FastAPI skips re-validating the core's own
+    output against ``AskResponse`` (still the documented schema, and checked in the tests):
+    that and a second serialisation were ~0.3 ms of the loop's time per request.
+    """
+    response, answerable = await run_in_threadpool(_answer_response, core, question, top_k)
+    metrics.observe_answer("ask", answerable)
+    return response
 
 
 @router.post("/ask", response_model=AskResponse, responses=ASK_ERRORS, summary="Ask a question")
-async def ask_post(
-    body: AskRequest, core: CoreDep, state: StateDep, metrics: MetricsDep
-) -> dict[str, Any]:
+async def ask_post(body: AskRequest, core: CoreDep, metrics: MetricsDep) -> JSONResponse:
     """Answer a question from the indexed documents, citing the passages it used."""
     return await answer(core, body.question, body.top_k, metrics)
 
@@ -55,7 +65,6 @@ async def ask_post(
 @router.get("/ask", response_model=AskResponse, responses=ASK_ERRORS, summary="Ask (query string)")
 async def ask_get(
     core: CoreDep,
-    state: StateDep,
     metrics: MetricsDep,
     q: Annotated[
         str,
@@ -65,6 +74,6 @@ async def ask_get(
     top_k: Annotated[
         int, Query(ge=TOP_K_MIN, le=TOP_K_MAX, description="How many passages to return.")
     ] = TOP_K_DEFAULT,
-) -> dict[str, Any]:
+) -> JSONResponse:
     """The same as ``POST /ask`` for links and quick curl use: ``/ask?q=...&top_k=5``."""
     return await answer(core, q, top_k, metrics)

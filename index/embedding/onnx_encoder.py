@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -116,11 +117,17 @@ class OnnxEncoder:
         def embed(bounds: tuple[int, int]) -> np.ndarray:
             return self._embed([encodings[i].ids for i in order[bounds[0] : bounds[1]]])
 
-        with ThreadPoolExecutor(workers) as pool:
-            for (start, stop), vectors in zip(batches, pool.map(embed, batches), strict=True):
+        def fill(results: Iterator[np.ndarray]) -> None:
+            for (start, stop), vectors in zip(batches, results, strict=True):
                 out[order[start:stop]] = vectors
                 if progress is not None:
                     progress.update(stop - start)
+
+        if workers == 1:  # a question, or one batch: no pool, no thread start per call
+            fill(map(embed, batches))
+        else:
+            with ThreadPoolExecutor(workers) as pool:
+                fill(pool.map(embed, batches))
         if progress is not None:
             progress.close()
         return out

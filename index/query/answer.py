@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from wenda.index.models import Chunk
+from wenda.index.query.answer_types import holds_type
 from wenda.index.query.features import (
     ANSWER_PASSAGES,
     SPAN_FEATURES,
     Span,
     candidate_spans,
     coverage,
-    holds_type,
     span_matrix,
 )
 from wenda.index.query.model import AnswerModel, gate_features

@@ -13,7 +13,6 @@ import bisect
 import functools
 import math
 import re
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,11 +20,8 @@ from typing import Any
 import numpy as np
 from wenda.index.ingest.sentences import split_sentences
 from wenda.index.models import Chunk
-from wenda.index.query.question import (
-    ENTITY_TYPES,
-    Question,
-    ordinals_in,
-)
+from wenda.index.query.answer_types import holds_type
+from wenda.index.query.question import Question, ordinals_in
 
 SPAN_FEATURES = (
     "cov",  # IDF-weighted share of question terms in the span
@@ -68,40 +64,6 @@ DENSE_FEATURES = frozenset({"cos_gap"})  # zero when there is no comparable cosi
 ANSWER_PASSAGES = 3  # spans come from this many top passages
 MAX_SPAN_CHARS = 200  # an answer longer than this is not a short answer any more
 
-_MONEY = re.compile(
-    r"\d[\d,.]*\s*[万萬亿億千百]?(?:元|美元|港元|港幣|港币|欧元|歐元|日元|英镑|英鎊|台幣|台币|块|塊)|"
-    r"[万萬亿億]元|人民[币幣]"
-)
-_AREA = re.compile(r"平方(?:公里|千米|米|英里|英尺)|公[顷頃]|[亩畝]|km2|km²|m²")
-_MEASURE = re.compile(
-    r"\d[\d,.]*\s*(?:多)?(?:米|公尺|公分|厘米|毫米|公里|千米|英尺|英寸|英里|公斤|千克|克|吨|噸|磅|"
-    r"m|cm|mm|km|kg|ft)"
-)
-_DURATION = re.compile(
-    r"[\d一二三四五六七八九十两兩几幾数數半多]+(?:多)?(?:年|个月|個月|天|周|週|星期|小[时時]|分[钟鐘]|秒|世[纪紀])"
-)
-_DATE = re.compile(
-    r"\d{3,4}年|\d{1,2}月|\d{1,2}[日号號]|世[纪紀]|年代|[一二三四五六七八九〇零]{4}年|公元|[朝代]|"
-    r"今年|去年|明年|[春夏秋冬]季|[时時]期"
-)
-_COUNT = re.compile(
-    r"\d|[一二三四五六七八九十百千万萬亿億两兩几幾数數]+"
-    r"[个個家项項人名座条條次件所种種位架辆輛部本首场場支只隻头頭列艘户戶间間门門届屆批]"
-)
-_ORG = re.compile(
-    r"公司|集[团團]|大[学學]|[学學]院|委[员員]会|委[员員]會|[组組][织織]|[协協]会|[协協]會|[银銀]行|研究所|政府|"
-    r"俱[乐樂]部|[队隊]|局|署|厅|廳"
-)
-_PATTERNS = {
-    "money": _MONEY,
-    "area": _AREA,
-    "measure": _MEASURE,
-    "duration": _DURATION,
-    "date": _DATE,
-    "count": _COUNT,
-    "org": _ORG,
-}
-_POS_OF = {"person": ("nr",), "place": ("ns",), "org": ("nt",)}
 _DIGIT = re.compile(r"\d")
 
 
@@ -125,12 +87,6 @@ def coverage(q: Question, folded: str) -> float:
     return sum(w for t, w in zip(q.terms, q.weights, strict=True) if t in folded) / total
 
 
-def _share(grams: Sequence[str], folded: str) -> float:
-    if not grams:
-        return 0.0
-    return sum(1 for g in grams if g in folded) / len(grams)
-
-
 def _weighted_coverage(terms: Sequence[str], weights: Sequence[float], folded: str) -> float:
     total = sum(weights)
     if total <= 0:
@@ -138,19 +94,10 @@ def _weighted_coverage(terms: Sequence[str], weights: Sequence[float], folded: s
     return sum(w for t, w in zip(terms, weights, strict=True) if t in folded) / total
 
 
-def local_weights(q: Question, sentences: Sequence[str]) -> list[float]:
-    """IDF × share of candidate sentences *without* the term: the article's own subject
-    ("乍都节公园") is in every sentence and tells them apart no better than "的"."""
-    n = max(1, len(sentences))
-    return [
-        w * (1.0 - sum(1 for s in sentences if t in s) / n)
-        for t, w in zip(q.terms, q.weights, strict=True)
-    ]
-
-
-def order_agreement(terms: Sequence[str], folded: str) -> float:
-    """Share of matched terms in question order (longest increasing subsequence)."""
-    seq = [p for p in (folded.find(t) for t in terms) if p >= 0]
+def in_order(positions: Sequence[int]) -> float:
+    """Share of matched terms in question order (longest increasing subsequence), from
+    each term's first position in the text (-1: absent)."""
+    seq = [p for p in positions if p >= 0]
     if len(seq) < 2:
         return 0.0
     tails: list[int] = []
@@ -160,35 +107,82 @@ def order_agreement(terms: Sequence[str], folded: str) -> float:
     return len(tails) / len(seq)
 
 
-_POS_LOCK = threading.Lock()
-_POS: list[Any] = []  # one jieba.posseg tagger per process, sharing the loaded dictionary
+@dataclass(frozen=True)
+class _Piece:
+    """A sentence (``i == j``) or a pair of consecutive sentences of one passage."""
+
+    i: int
+    j: int
+    start: int
+    end: int
+    text: str
+    folded: str
+    key: str  # whitespace-squashed text: one candidate per distinct text
+    mid: int  # end of the first sentence of a pair (-1 for one sentence)
 
 
-def _pos_tagger() -> Any:
-    with _POS_LOCK:
-        if not _POS:
-            import jieba.posseg
-            from wenda.index.store.lexical import _jieba_tokenizer
+@dataclass(frozen=True)
+class _PassageView:
+    """What candidate generation needs of a passage and not of the question, cached:
+    the same top passages come back for many questions."""
 
-            _POS.append(jieba.posseg.POSTokenizer(_jieba_tokenizer()))
-    return _POS[0]
+    folded: tuple[str, ...]  # each sentence in matching form
+    pieces: tuple[_Piece, ...]
+    whole: str  # title, section and text in matching form
+    head: str  # title and section
+    body: str  # text
 
 
 @functools.lru_cache(maxsize=4096)
-def _pos_words(text: str) -> tuple[tuple[str, str], ...]:
-    """(word, POS flag) of a passage; cached because top passages repeat across questions."""
-    return tuple((w, f) for w, f in _pos_tagger().cut(text, HMM=False))
+def _view(title: str, section: str, text: str, fold: Callable[[str], str]) -> _PassageView:
+    sents = split_sentences(text)
+    folded = tuple(fold(text[s:e]) for s, e in sents)
+    heading = section.strip()
+    pieces = []
+    n = len(sents)
+    for i in range(n):
+        for j in (i, i + 1):
+            if j >= n:
+                continue
+            start, end = sents[i][0], sents[j][1]
+            piece = text[start:end]
+            if j == i and (len(piece.strip()) < 4 or piece.strip() == heading):
+                continue
+            if j > i and (end - start) > MAX_SPAN_CHARS:
+                continue
+            span_folded = folded[i] if i == j else fold(piece)
+            key = " ".join(piece.split())
+            mid = sents[i][1] if j > i else -1
+            pieces.append(_Piece(i, j, start, end, piece, span_folded, key, mid))
+    return _PassageView(
+        folded,
+        tuple(pieces),
+        fold(f"{title} {section} {text}"),
+        fold(f"{title} {section}"),
+        fold(text),
+    )
 
 
-def holds_type(answer_type: str, text: str, passage_text: str) -> bool:
-    """Whether ``text`` (inside ``passage_text``) holds a value of ``answer_type``."""
-    if answer_type in ENTITY_TYPES:
-        tags = _POS_OF[answer_type]
-        words = [w for w, f in _pos_words(passage_text) if f.startswith(tags)]
-        if any(w in text for w in words):
-            return True
-    pattern = _PATTERNS.get(answer_type)
-    return bool(pattern and pattern.search(text))
+def _presence(needles: Sequence[str], hay: Sequence[str]) -> np.ndarray:
+    """(len(hay), len(needles)) float matrix: 1 where the needle is a substring."""
+    return np.array([[t in h for t in needles] for h in hay], dtype=np.float64).reshape(
+        len(hay), len(needles)
+    )
+
+
+def _weighted(present: np.ndarray, weights: Sequence[float]) -> np.ndarray:
+    """Weighted coverage per row (0 when the weights sum to nothing)."""
+    w = np.asarray(weights, dtype=np.float64)
+    total = float(w.sum())
+    if total <= 0:
+        return np.zeros(present.shape[0])
+    return (present @ w) / total
+
+
+def _shares(grams: Sequence[str], hay: Sequence[str]) -> np.ndarray:
+    if not grams:
+        return np.zeros(len(hay))
+    return _presence(grams, hay).mean(axis=1)
 
 
 def candidate_spans(
@@ -198,91 +192,118 @@ def candidate_spans(
     cosines: Sequence[float | None],
     fold: Callable[[str], str],
 ) -> list[Span]:
-    """Every sentence and every pair of consecutive sentences of the top passages."""
+    """Every sentence and every pair of consecutive sentences of the top passages.
+
+    Features are computed a column at a time over all candidates (term presence matrices),
+    which halved compose and the cache it disturbs for the next question's encode.
+    """
     known = [c for c in cosines[:ANSWER_PASSAGES] if c is not None]
     best_cos = max(known) if known else None
     top_term = max(range(len(q.terms)), key=lambda i: q.weights[i]) if q.terms else -1
-    spans: list[Span] = []
-    seen: set[str] = set()
     top = list(chunks[:ANSWER_PASSAGES])
-    all_sents = [split_sentences(chunk.text) for chunk in top]
-    all_folded = [[fold(c.text[s:e]) for s, e in ss] for c, ss in zip(top, all_sents, strict=True)]
-    local = local_weights(q, [f for fs in all_folded for f in fs])
-    idf = dict(zip(q.terms, q.weights, strict=True))
-    focus_w = [max(idf.get(t, 1.0), 1e-6) for t in q.focus]
-    for pi, chunk in enumerate(top):
-        sents, folded = all_sents[pi], all_folded[pi]
-        heading = chunk.section.strip()
-        cov_s = [coverage(q, f) for f in folded]
-        cos = cosines[pi]
-        whole = fold(f"{chunk.title} {chunk.section} {chunk.text}")
-        context = {
-            "cov_passage": coverage(q, whole),
-            "cov_title": coverage(q, fold(f"{chunk.title} {chunk.section}")),
-            "passage_rank": 1.0 / (1 + pi),
-            "passage_score": float(scores[pi]),
-            "cos_gap": 0.0 if best_cos is None or cos is None else float(cos) - best_cos,
-            "num_missing_passage": _num_missing(q, fold(chunk.text)),
-            "focus_passage": _weighted_coverage(q.focus, focus_w, whole),
-            "has_focus": float(bool(q.focus)),
-            "focus_unseen": float(q.focus_unseen),
-        }
-        n = len(sents)
-        for i in range(n):
-            for j in (i, i + 1):
-                if j >= n:
-                    continue
-                start, end = sents[i][0], sents[j][1]
-                text = chunk.text[start:end]
-                if j == i and (len(text.strip()) < 4 or text.strip() == heading):
-                    continue
-                if j > i and (end - start) > MAX_SPAN_CHARS:
-                    continue
-                key = " ".join(text.split())
-                if key in seen:
-                    continue
-                seen.add(key)
-                span_folded = folded[i] if i == j else fold(text)
-                feats = dict(context)
-                feats.update(
-                    cov=coverage(q, span_folded),
-                    cov_prev=cov_s[i - 1] if i > 0 else 0.0,
-                    cov_next=cov_s[j + 1] if j + 1 < n else 0.0,
-                    cov_local=_weighted_coverage(q.terms, local, span_folded),
-                    bigram=_share(q.bigrams, span_folded),
-                    trigram=_share(q.trigrams, span_folded),
-                    wh_context=_share(q.wh_context, span_folded),
-                    order=order_agreement(q.terms, span_folded),
-                    rarest=float(top_term >= 0 and q.terms[top_term] in span_folded),
-                    novel=_novelty(q, span_folded),
-                    has_number=float(bool(_DIGIT.search(span_folded))),
-                    unit_hit=_unit_hit(q.unit, span_folded),
-                    num_missing=_num_missing(q, span_folded),
-                    ordinal_conflict=_ordinal_conflict(q, span_folded),
-                    position=i / n,
-                    first=float(i == 0),
-                    log_len=math.log1p(len(text)) / 5.0,
-                    pair=float(j > i),
-                    ends_colon=float(text.rstrip().endswith((":", "："))),
-                )
-                if q.answer_type is None:
-                    feats.update(type_hit=0.0, type_miss=0.0)
-                else:
-                    hit = holds_type(q.answer_type, span_folded, fold(chunk.text))
-                    feats.update(type_hit=float(hit), type_miss=float(not hit))
-                focus = _weighted_coverage(q.focus, focus_w, span_folded)
-                feats.update(
-                    focus=focus,
-                    focus_type=focus * feats["type_hit"],
-                    focus_unit=focus * feats["unit_hit"],
-                    focus_near=_focus_near(q, span_folded, fold(chunk.text))
-                    if focus and feats["type_hit"]
-                    else 0.0,
-                )
-                vector = [feats[name] for name in SPAN_FEATURES]
-                mid = sents[i][1] if j > i else -1
-                spans.append(Span(pi, start, end, text, vector, mid))
+    views = [_view(c.title, c.section, c.text, fold) for c in top]
+    sentences = [f for v in views for f in v.folded]
+    in_sentences = _presence(q.terms, sentences)
+    # IDF × share of candidate sentences *without* the term: the article's own subject
+    # ("乍都节公园") is in every sentence and tells them apart no better than "的".
+    local = np.asarray(q.weights, dtype=np.float64) * (
+        1.0 - in_sentences.sum(axis=0) / max(1, len(sentences))
+    )
+    cov_sentence = _weighted(in_sentences, q.weights)
+    focus_w = [max(dict(zip(q.terms, q.weights, strict=True)).get(t, 1.0), 1e-6) for t in q.focus]
+
+    chosen: list[tuple[int, _Piece]] = []
+    seen: set[str] = set()
+    for pi, view in enumerate(views):
+        for piece in view.pieces:
+            if piece.key not in seen:
+                seen.add(piece.key)
+                chosen.append((pi, piece))
+    if not chosen:
+        return []
+    hay = [piece.folded for _, piece in chosen]
+    positions = [[h.find(t) for t in q.terms] for h in hay]
+    in_span = (np.array(positions).reshape(len(hay), len(q.terms)) >= 0).astype(np.float64)
+    # an answer adds something: the share of the span that is not question words
+    lengths = np.array([len(t) for t in q.terms], dtype=np.float64)
+    counts = np.array([[h.count(t) for t in q.terms] for h in hay], dtype=np.float64)
+    covered = counts.reshape(len(hay), len(q.terms)) @ lengths
+    body = np.array([len(h.strip()) for h in hay], dtype=np.float64)
+    novel = np.where(body > 0, np.maximum(0.0, 1.0 - covered / np.maximum(body, 1.0)), 0.0)
+    offset = np.cumsum([0] + [len(v.folded) for v in views])
+    cols: dict[str, Any] = {
+        "cov": _weighted(in_span, q.weights),
+        "cov_local": _weighted(in_span, local.tolist()),
+        "bigram": _shares(q.bigrams, hay),
+        "trigram": _shares(q.trigrams, hay),
+        "wh_context": _shares(q.wh_context, hay),
+        "rarest": in_span[:, top_term] if top_term >= 0 else np.zeros(len(hay)),
+        "focus": _weighted(_presence(q.focus, hay), focus_w),
+        "novel": novel,
+    }
+    passage = [
+        _passage_features(q, pi, v, float(scores[pi]), cosines[pi], best_cos, focus_w)
+        for pi, v in enumerate(views)
+    ]
+    spans: list[Span] = []
+    for row, (pi, piece) in enumerate(chosen):
+        view, span_folded, i, j = views[pi], piece.folded, piece.i, piece.j
+        n = len(view.folded)
+        feats = dict(passage[pi])
+        feats.update(
+            {name: float(col[row]) for name, col in cols.items()},
+            cov_prev=float(cov_sentence[offset[pi] + i - 1]) if i > 0 else 0.0,
+            cov_next=float(cov_sentence[offset[pi] + j + 1]) if j + 1 < n else 0.0,
+            order=in_order(positions[row]),
+            has_number=float(bool(_DIGIT.search(span_folded))),
+            unit_hit=_unit_hit(q.unit, span_folded),
+            num_missing=_num_missing(q, span_folded),
+            ordinal_conflict=_ordinal_conflict(q, span_folded),
+            position=i / n,
+            first=float(i == 0),
+            log_len=math.log1p(len(piece.text)) / 5.0,
+            pair=float(j > i),
+            ends_colon=float(piece.text.rstrip().endswith((":", "："))),
+        )
+        if q.answer_type is None:
+            feats.update(type_hit=0.0, type_miss=0.0)
+        else:
+            hit = holds_type(q.answer_type, span_folded, view.body)
+            feats.update(type_hit=float(hit), type_miss=float(not hit))
+        focus = feats["focus"]
+        feats.update(
+            focus_type=focus * feats["type_hit"],
+            focus_unit=focus * feats["unit_hit"],
+            focus_near=_focus_near(q, span_folded, view.body)
+            if focus and feats["type_hit"]
+            else 0.0,
+        )
+        vector = [feats[name] for name in SPAN_FEATURES]
+        spans.append(Span(pi, piece.start, piece.end, piece.text, vector, piece.mid))
     return spans
+
+
+def _passage_features(
+    q: Question,
+    rank: int,
+    view: _PassageView,
+    score: float,
+    cos: float | None,
+    best_cos: float | None,
+    focus_w: Sequence[float],
+) -> dict[str, float]:
+    """The features a span shares with the rest of its passage."""
+    return {
+        "cov_passage": coverage(q, view.whole),
+        "cov_title": coverage(q, view.head),
+        "passage_rank": 1.0 / (1 + rank),
+        "passage_score": score,
+        "cos_gap": 0.0 if best_cos is None or cos is None else float(cos) - best_cos,
+        "num_missing_passage": _num_missing(q, view.body),
+        "focus_passage": _weighted_coverage(q.focus, focus_w, view.whole),
+        "has_focus": float(bool(q.focus)),
+        "focus_unseen": float(q.focus_unseen),
+    }
 
 
 def span_matrix(spans: Sequence[Span]) -> np.ndarray:
@@ -306,19 +327,17 @@ def _focus_near(q: Question, folded: str, passage_folded: str) -> float:
 def _unit_hit(unit: str | None, folded: str) -> float:
     if not unit:
         return 0.0
-    pattern = rf"[\d{_CN_NUM}][\d{_CN_NUM}.,]*\s*(?:多|余|餘)?[万萬亿億千百]?{re.escape(unit)}"
-    return float(bool(re.search(pattern, folded)))
+    return float(bool(_unit_pattern(unit).search(folded)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _unit_pattern(unit: str) -> re.Pattern[str]:
+    """A number, then the measure word asked for ("115项", "三座")."""
+    number = rf"[\d{_CN_NUM}][\d{_CN_NUM}.,]*"
+    return re.compile(rf"{number}\s*(?:多|余|餘)?[万萬亿億千百]?{re.escape(unit)}")
 
 
 _CN_NUM = "一二三四五六七八九十两兩零〇"
-
-
-def _novelty(q: Question, folded: str) -> float:
-    body = len(folded.strip())
-    if body == 0:
-        return 0.0
-    covered = sum(len(t) * folded.count(t) for t in q.terms if t)
-    return max(0.0, 1.0 - covered / body)
 
 
 def _num_missing(q: Question, folded: str) -> float:

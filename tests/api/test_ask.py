@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from fastapi.testclient import TestClient
+from wenda.api.schemas import AskResponse
 
 from tests.conftest import PASSAGE_KEYS
 
@@ -27,6 +28,8 @@ def test_post_ask_returns_the_core_answer_shape(client: TestClient, shared_core:
     assert response.status_code == 200, response.text
     data = response.json()
     assert set(data) == ANSWER_KEYS
+    # the route returns ready JSON (no response-model pass), so check the schema here
+    assert AskResponse.model_validate(data).model_dump(mode="json") == data
     assert data["question"] == QUESTION
     assert data["index_version"] == shared_core.version
     assert data["took_ms"] >= 0

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from wenda.index.models import Chunk
-from wenda.index.query.features import SPAN_FEATURES, candidate_spans, holds_type
+from wenda.index.query.answer_types import holds_type
+from wenda.index.query.features import SPAN_FEATURES, candidate_spans
 from wenda.index.query.pipeline import match_form as match
 from wenda.index.query.question import read_question
 from wenda.index.store.lexical import ChineseTokenizer
