@@ -155,7 +155,7 @@ def answer_model_overhead(core, questions: list[str], repeat: int = 3) -> str:
     question by question (same retrieval, same run), on the first corpus."""
     from bench.old_heuristic import old_heuristic
 
-    variants = {"old heuristic": old_heuristic(), "learned": None}
+    variants = {"old heuristic": old_heuristic(), "learned": None}  # no re-read: time compose only
     times: dict[str, list[float]] = {k: [] for k in variants}
     compose: dict[str, list[float]] = {k: [] for k in variants}
     for _ in range(repeat):

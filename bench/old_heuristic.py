@@ -4,6 +4,8 @@ Why: the ablation table must show "old heuristic" and "learned" on the same data
 same run. This is the previous ``answer.py`` logic verbatim (hand-set weights 0.7/0.3,
 cue-word bonuses, a coverage + cosine logistic gate fitted on CMRC with whole articles
 held out), adapted to the pipeline's ``Composer`` signature. Nothing in the package uses it.
+Given the core, it reads each question as it was read then: every query token a term,
+before the learned question words (``wenda.index.query.question_words``) were dropped.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ import bisect
 import math
 import re
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from wenda.index.ingest.normalize import match_key
 from wenda.index.ingest.sentences import split_sentences
 from wenda.index.query.answer import NO_ANSWER, Candidate, Decision, Evidence
 from wenda.index.query.features import Span
-from wenda.index.query.question import Question
+from wenda.index.query.pipeline import match_form
+from wenda.index.query.question import Question, read_question
 
 COVERAGE_WEIGHT, DENSE_WEIGHT, BIAS = 10.88, 89.03, -84.35  # the old fitted gate
 COVERAGE_ONLY = (14.24, 0.0, -7.38)  # its coverage-only variant (BM25 mode)
@@ -55,10 +59,16 @@ def _bonus(question: str, sentence: str) -> float:
     return bonus
 
 
-def old_heuristic(with_cosine: bool = True) -> Callable[[Question, list[Candidate]], Decision]:
+def old_heuristic(
+    core: Any = None, with_cosine: bool = True
+) -> Callable[[Question, list[Candidate]], Decision]:
     """A composer with the old selection and gate (``with_cosine``: its default-model fit)."""
 
     def compose(q: Question, candidates: list[Candidate]) -> Decision:
+        if core is not None:
+            with core.lease() as reader:
+                terms = core.tokenizer.query_terms(q.text)
+                q = read_question(q.text, terms, reader.term_idf, match_form)
         best: tuple[float, int, int, int, float] | None = None
         for pi, c in enumerate(candidates[:3]):
             chunk = c.chunk

@@ -94,7 +94,7 @@ def answer_model_ablation(core, items: list[EvalItem]) -> list[ModeResult]:
     from bench.old_heuristic import old_heuristic
 
     out = []
-    for label, composer in (("old heuristic", old_heuristic()), ("learned", None)):
+    for label, composer in (("old heuristic", old_heuristic(core)), ("learned", None)):
         log(f"quality: {len(items)} questions, answer model={label}")
         t0 = time.perf_counter()
         result = evaluate(

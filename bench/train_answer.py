@@ -10,6 +10,7 @@ its split and the figures must be reproducible from this script:
   is on the held-out articles only;
 - steps (each its own command, so the fit is checkable without an encoder):
 
+    python bench/train_answer.py question-words  # the learned question-word list
     python bench/train_answer.py extract   # run the real pipeline; write the feature table
     python bench/train_answer.py fit       # fit on the table; write answer_model.json
     python bench/train_answer.py evaluate  # held-out questions through the real pipeline:
@@ -40,6 +41,7 @@ FIT_SHARE = 0.7
 DATASETS = {"cmrc": SHARED_EVAL / "cmrc2018_trial.json", "drcd": SHARED_EVAL / "drcd_test.json"}
 TABLE = REPO / "bench" / "data" / "answer_features.npz"
 MODEL = REPO / "index" / "query" / "answer_model.json"
+QUESTION_WORDS = REPO / "index" / "query" / "question_words.json"
 TOP_K = 5
 
 
@@ -59,6 +61,19 @@ def open_set(name: str, work: Path, embedder=None):
     core, secs = open_core(work / name / "corpus", work / name / "index", embedder)
     log(f"{name}: {len(squad.items)} questions, {squad.dropped} dropped; index ready {secs:.0f}s")
     return core, squad
+
+
+def question_words(names: list[str]) -> dict:
+    """The question-word list from the fit split's questions and their (uncut) paragraphs."""
+    from wenda.index.query.question_words import derive
+    from wenda.index.squad import load_squad
+    from wenda.index.store.lexical import ChineseTokenizer
+
+    paragraphs = [
+        p for name in names for p in load_squad(DATASETS[name]) if in_fit_split(name, p.article)
+    ]
+    questions = [(p.article, q.question) for p in paragraphs for q in p.questions]
+    return derive(questions, [p.context for p in paragraphs], ChineseTokenizer())
 
 
 def extract(work: Path, out: Path, names: list[str]) -> None:
@@ -183,7 +198,7 @@ def evaluate(work: Path, names: list[str]) -> str:
         core, squad = open_set(name, work, embedder)
         embedder = core.embedder
         items = [i for i in squad.items if not in_fit_split(name, squad.article_of[i.id])]
-        for label, composer in (("old heuristic", old_heuristic()), ("learned", None)):
+        for label, composer in (("old heuristic", old_heuristic(core)), ("learned", None)):
             log(f"evaluate {name}: {label}, {len(items)} held-out questions")
 
             def ask(q: str, c=composer, core=core):
@@ -218,14 +233,18 @@ def evaluate(work: Path, names: list[str]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("step", choices=("extract", "fit", "evaluate"))
+    parser.add_argument("step", choices=("question-words", "extract", "fit", "evaluate"))
     parser.add_argument("--work", type=Path, default=WORK / "answer")
     parser.add_argument("--table", type=Path, default=TABLE)
     parser.add_argument("--model-out", type=Path, default=MODEL)
     parser.add_argument("--sets", default="cmrc,drcd")
     args = parser.parse_args(argv)
     names = [n for n in args.sets.split(",") if n]
-    if args.step == "extract":
+    if args.step == "question-words":
+        words = question_words(names)
+        QUESTION_WORDS.write_text(json.dumps(words, ensure_ascii=False, indent=1) + "\n", "utf-8")
+        print(f"{len(words['words'])} question words -> {QUESTION_WORDS}")
+    elif args.step == "extract":
         extract(args.work, args.table, names)
     elif args.step == "fit":
         shipped = fit(args.table, args.model_out)

@@ -341,9 +341,40 @@ _CN_NUM = "一二三四五六七八九十两兩零〇"
 
 
 def _num_missing(q: Question, folded: str) -> float:
+    """Share of the question's numbers the text lacks, written in digits or in Chinese
+    numerals ("23岁" is "二十三岁", "1998年" is "一九九八年")."""
     if not q.numbers:
         return 0.0
-    return sum(1 for x in q.numbers if x not in folded) / len(q.numbers)
+    missing = [x for x in q.numbers if x not in folded]
+    if missing:
+        digits = arabic_numerals(folded)
+        missing = [x for x in missing if x not in digits]
+    return len(missing) / len(q.numbers)
+
+
+@functools.lru_cache(maxsize=4096)
+def arabic_numerals(text: str) -> str:
+    """``text`` with Chinese numerals in digits (cn2an; matching only, never shown)."""
+    if not _CN_NUMERAL.search(text):
+        return text
+    try:
+        return str(_cn2an_transform()(text, "cn2an"))
+    except (ValueError, KeyError, IndexError):  # a form cn2an cannot read: keep the text
+        return text
+
+
+@functools.cache
+def _cn2an_transform() -> Callable[[str, str], str]:
+    import warnings
+
+    import cn2an
+
+    # cn2an warns for each numeral-like word it leaves alone ("万一"): not our concern.
+    warnings.filterwarnings("ignore", module=r"cn2an(\.|$)")
+    return cn2an.transform
+
+
+_CN_NUMERAL = re.compile("[一二三四五六七八九十两兩零〇百千万萬亿億]")
 
 
 def _ordinal_conflict(q: Question, folded: str) -> float:

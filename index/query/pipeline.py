@@ -20,6 +20,7 @@ from wenda.index.query.answer import Candidate, Decision, answer_offsets, compos
 from wenda.index.query.features import SPAN_FEATURES
 from wenda.index.query.model import ShippedModels
 from wenda.index.query.question import Question, read_question
+from wenda.index.query.question_words import shipped_question_words
 from wenda.index.query.retrieve import retrieve
 from wenda.index.store.base import IndexReader
 from wenda.index.store.lexical import ChineseTokenizer
@@ -141,7 +142,7 @@ class QuestionPipeline:
             mark = now
 
         terms = self.tokenizer.query_terms(text)
-        question = read_question(text, terms, reader.term_idf, match_form)
+        question = read_question(text, terms, reader.term_idf, match_form, shipped_question_words())
         lap("analyse")
         vector = None if mode == "bm25" else self.embedder.encode_queries([text])[0]
         lap("encode")

@@ -127,9 +127,17 @@ def is_keyword_query(text: str) -> bool:
 
 
 def read_question(
-    text: str, terms: list[str], term_idf: Callable[[str], float], fold: Callable[[str], str]
+    text: str,
+    terms: list[str],
+    term_idf: Callable[[str], float],
+    fold: Callable[[str], str],
+    question_words: frozenset[str] = frozenset(),
 ) -> Question:
-    """Analyse ``text``; ``terms`` are its query tokens, ``fold`` the matching form."""
+    """Analyse ``text``; ``terms`` are its query tokens, ``fold`` the matching form.
+
+    ``question_words`` (何时, 哪一年… see ``question_words``) are not terms an answer must
+    hold; retrieval still gets every token."""
+    terms = [t for t in terms if t not in question_words]
     folded = fold(text)
     focus = focus_terms(folded, terms)
     unseen = term_idf(_NEVER_A_TOKEN) if focus else math.inf  # the index's unseen-term IDF

@@ -55,3 +55,12 @@ def test_focus_term_features() -> None:
     assert airport["focus"] == 1.0 and airport["focus_near"] == 1.0 and airport["has_focus"]
     bus = spans["新建的公交线路有9条。"]
     assert bus["focus"] == 0.0 and bus["focus_near"] == 0.0 and bus["focus_passage"] == 1.0
+
+
+def test_numbers_match_chinese_numerals() -> None:
+    spans = dict(_spans("严长寿23岁时做了什么？", "二十三岁经朋友介绍，进入美国运通工作。"))
+    (features,) = spans.values()
+    assert features["num_missing"] == 0.0
+    spans = dict(_spans("严长寿24岁时做了什么？", "二十三岁经朋友介绍，进入美国运通工作。"))
+    (features,) = spans.values()
+    assert features["num_missing"] == 1.0
