@@ -66,8 +66,9 @@ def stdlib_asks(port: int, questions: list[str], repeats: int) -> tuple[list[flo
     """(client ms, server ``took_ms``) per request over one kept-alive connection."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     wall, took = [], []
+    warm = questions[:WARM]
     try:
-        for n, q in enumerate([*questions[:WARM], *questions * repeats]):
+        for n, q in enumerate([*warm, *questions * repeats]):
             body = json.dumps({"question": q}, ensure_ascii=False).encode()
             t0 = time.perf_counter()
             conn.request("POST", "/ask", body, {"Content-Type": "application/json"})
@@ -76,7 +77,7 @@ def stdlib_asks(port: int, questions: list[str], repeats: int) -> tuple[list[flo
             elapsed = (time.perf_counter() - t0) * 1000
             if response.status != 200:
                 raise RuntimeError(f"POST /ask answered {response.status}: {data[:200]!r}")
-            if n >= WARM:
+            if n >= len(warm):
                 wall.append(elapsed)
                 took.append(float(json.loads(data)["took_ms"]))
     finally:
@@ -86,11 +87,12 @@ def stdlib_asks(port: int, questions: list[str], repeats: int) -> tuple[list[flo
 
 def httpx_asks(url: str, questions: list[str], repeats: int) -> list[float]:
     wall = []
+    warm = questions[:WARM]
     with httpx.Client(timeout=60) as client:
-        for n, q in enumerate([*questions[:WARM], *questions * repeats]):
+        for n, q in enumerate([*warm, *questions * repeats]):
             t0 = time.perf_counter()
             client.post(f"{url}/ask", json={"question": q}).raise_for_status()
-            if n >= WARM:
+            if n >= len(warm):
                 wall.append((time.perf_counter() - t0) * 1000)
     return wall
 
@@ -100,6 +102,7 @@ def measure(rounds: int, repeats: int, work: Path) -> str:
         "fixed question": [QUESTION] * 6,
         "seeds dev, cycled": [item.question for item in load_jsonl(SEEDS_DEV)],
     }
+    work.mkdir(parents=True, exist_ok=True)
     index_dir = work / "seed_index"
     embedder = load_embedder(Settings(_env_file=None))
     proc, url = start_server(Target("seeds", SEED_CORPUS, index_dir), None, work / "serve.log")

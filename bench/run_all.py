@@ -32,7 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale-sizes", default="10000,100000,1000000")
     parser.add_argument("--hnsw-sizes", default="10000,100000,200000,1000000")
     parser.add_argument("--hnsw-budget", type=float, default=480.0, help="max s per HNSW build")
-    steps = "quality,build,vscommit,small2big,latency,scale,backends,store,stress"
+    steps = (
+        "quality,build,vscommit,small2big,spandense,latency,askoverhead,scale,backends,store,stress"
+    )
     parser.add_argument("--skip", default="", help=f"comma list of: {steps}")
     args = parser.parse_args(argv)
     skip = set(filter(None, args.skip.split(",")))
@@ -106,6 +108,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench.small_to_big import run as run_small_to_big
 
         add(timed("small-to-big", lambda: run_small_to_big(["cmrc", "drcd"])))
+    if "spandense" not in skip:  # issue 9: dense per-span signals, a tree span scorer
+        from bench.span_dense import run as run_span_dense
+
+        add(timed("span dense features", lambda: run_span_dense(WORK / "answer")))
     if "latency" not in skip:
         from bench.http_load import http_targets, run_http
         from bench.latency import run_core
@@ -129,6 +135,10 @@ def main(argv: list[str] | None = None) -> int:
                 lambda: run_http(embedder, targets, levels, args.requests, args.model),
             )
         )
+    if "askoverhead" not in skip:  # issue 14: POST /ask against the bare encode, 1 client
+        from bench.ask_overhead import measure as measure_ask_overhead
+
+        add(timed("POST /ask vs encode", lambda: measure_ask_overhead(3, 5, work / "askoverhead")))
     if "scale" not in skip:
         from wenda.index.settings import Settings
 

@@ -1,0 +1,238 @@
+"""Would dense similarity per candidate span, or a tree model, pick and gate answers better?
+
+Why (issue 9): the passage cosine is one number per passage, so within the right passage
+the span scorer has no dense signal at all, and the gate cannot tell "on topic" from
+"answers". This probe adds, to every candidate span of the committed feature table
+(``bench/data/answer_features.npz``, same questions, same spans, re-derived through the
+real pipeline and checked span by span):
+
+- ``late``: the span's tokens' states pooled out of its passage's encoder pass (late
+  chunking: free at build time, but a vector per sentence to store);
+- ``sent``: the span encoded on its own (an encoder pass per sentence or pair: about
+  doubling a build, or ~3 question encodes per ``ask()``);
+
+each as the cosine to the question, its gap to the question's best span and that best
+(a per-question value the gate can use). It refits the shipped model's code
+(``wenda.index.query.fit``) with the extra columns and reports the held-out figures, and a
+gradient-boosted span scorer (scikit-learn, bench only) on the table's own features.
+
+    python bench/span_dense.py [--out FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np
+import wenda.index.query.features as features_mod
+import wenda.index.query.fit as fit_mod
+import wenda.index.query.model as model_mod
+from wenda.index.query.fit import FeatureTable, span_targets
+
+from bench.common import WORK, log, md_table, write_report
+from bench.train_answer import TABLE, TOP_K, open_set
+
+PREFIX = "passage: "
+
+
+def span_cosines(table: FeatureTable, work: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(late, sent) cosine per table row; NaN where the spans do not line up."""
+    from wenda.index.builder import _passage_text
+    from wenda.index.query.answer import Decision, gather_evidence
+    from wenda.index.query.pipeline import match_form
+
+    late = np.full(len(table.span_question), np.nan)
+    sent = np.full(len(table.span_question), np.nan)
+    groups = table.groups()
+    qi, embedder = 0, None
+    for name in ("cmrc", "drcd"):
+        core, squad = open_set(name, work, embedder)
+        embedder = core.embedder
+        encoder = embedder._encoder  # type: ignore[attr-defined]  # the OnnxEncoder
+        captured: dict = {}
+
+        def record(q, candidates, captured=captured):
+            captured["ev"] = gather_evidence(q, candidates, match_form, use_cosine=True)
+            captured["top"] = candidates[:3]
+            return Decision(False, 0.0)
+
+        states: dict[int, tuple] = {}
+        texts: dict[str, None] = {}
+        pending = []
+        for item in squad.items:
+            core.run_pipeline(item.question, TOP_K, composer=record)
+            spans, top, rows = captured["ev"].spans, captured["top"], groups[qi]
+            same = len(rows) == len(spans) and all(
+                (table.span_start[r], table.span_end[r], table.span_passage[r])
+                == (s.start, s.end, s.passage)
+                for r, s in zip(rows, spans, strict=True)
+            )
+            if same:
+                qv = embedder.encode_queries([item.question])[0]
+                for r, s in zip(rows, spans, strict=True):
+                    late[r] = _late_cosine(encoder, states, top[s.passage], s, qv, _passage_text)
+                    texts.setdefault(s.text, None)
+                pending.append((rows, [s.text for s in spans], qv))
+            qi += 1
+            if qi % 1000 == 0:
+                log(f"span_dense: {qi} questions")
+        log(f"span_dense: {name}: encoding {len(texts)} span texts on their own")
+        vectors = dict(zip(texts, embedder.encode_passages(list(texts)), strict=True))
+        for rows, span_texts, qv in pending:
+            sent[rows] = [float(vectors[t] @ qv) for t in span_texts]
+        core.close()
+    return late, sent
+
+
+def _late_cosine(encoder, states, candidate, span, qv, passage_text) -> float:
+    if candidate.chunk_id not in states:
+        text = passage_text(candidate.chunk)
+        enc = encoder.tokenizer.encode(PREFIX + text)
+        ids = np.array([enc.ids], np.int64)
+        hidden = encoder.session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids)})
+        at = text.find(candidate.chunk.text)
+        states[candidate.chunk_id] = (
+            hidden[0][0],
+            enc.offsets,
+            len(PREFIX) + at if at >= 0 else -1,
+        )
+    hidden, offsets, base = states[candidate.chunk_id]
+    if base < 0:
+        return float("nan")
+    lo, hi = base + span.start, base + span.end
+    rows = [i for i, (a, b) in enumerate(offsets) if b > a and a >= lo and b <= hi]
+    if not rows:
+        return float("nan")
+    v = hidden[rows].mean(axis=0)
+    return float(v @ qv / np.linalg.norm(v))
+
+
+def _with_best(col: np.ndarray, question: np.ndarray) -> list[np.ndarray]:
+    """The cosine, its gap to the question's best span, and that best."""
+    col = np.where(np.isnan(col), np.nanmin(col), col)
+    best = np.full(question.max() + 1, -np.inf)
+    np.maximum.at(best, question, col)
+    return [col, col - best[question], best[question]]
+
+
+def refit(table: FeatureTable, extra: dict[str, np.ndarray]) -> dict[str, float]:
+    """Held-out figures of the shipped fitting code with ``extra`` span columns (the gate
+    gets them too). The feature-name tuples are swapped for the run and put back."""
+    saved = (features_mod.SPAN_FEATURES, model_mod.GATE_FEATURES)
+    names = tuple(extra)
+    try:
+        span_names = saved[0] + names
+        model_mod.SPAN_FEATURES = fit_mod.SPAN_FEATURES = span_names  # type: ignore[misc]
+        model_mod.GATE_FEATURES = fit_mod.GATE_FEATURES = saved[1] + names  # type: ignore[misc]
+        fields = dict(table.__dict__)
+        fields["span_x"] = np.hstack([table.span_x, *(c[:, None] for c in extra.values())])
+        t = FeatureTable(**fields)
+        model = fit_mod.fit_answer_model(t, True)
+        figures = fit_mod.held_out_figures(t, model, True)
+        rows, chosen = fit_mod.gate_rows(t, t.span_x, model.span)
+    finally:
+        model_mod.SPAN_FEATURES = fit_mod.SPAN_FEATURES = saved[0]  # type: ignore[misc]
+        model_mod.GATE_FEATURES = fit_mod.GATE_FEATURES = saved[1]  # type: ignore[misc]
+    support = 1.0 / (1.0 + np.exp(-model.gate.score(rows)))
+    held = ~t.q_fit
+    figures["gate_auc"] = _auc(support[held & t.q_answerable], support[held & ~t.q_answerable])
+    figures["chosen_holds"] = _chosen_holds(t, chosen)
+    return figures
+
+
+def gbt_chosen_holds(table: FeatureTable) -> float:
+    """Span choice of a gradient-boosted classifier over the features and their gap to
+    the question's best (scikit-learn; depth 4, 300 trees, fit split only)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    groups = table.groups()
+    best = np.zeros_like(table.span_x)
+    for g in groups:
+        if len(g):
+            best[g] = table.span_x[g].max(axis=0)
+    x = np.hstack([table.span_x, table.span_x - best])
+    fit_rows = table.q_fit[table.span_question]
+    model = HistGradientBoostingClassifier(
+        max_depth=4, max_iter=300, learning_rate=0.05, random_state=0
+    )
+    model.fit(x[fit_rows], span_targets(table)[fit_rows])
+    scores = model.decision_function(x)
+    chosen = np.array([g[np.argmax(scores[g])] if len(g) else -1 for g in groups])
+    return _chosen_holds(table, chosen)
+
+
+def _chosen_holds(table: FeatureTable, chosen: np.ndarray) -> float:
+    part = ~table.q_fit & table.q_answerable & (chosen >= 0)
+    return float(span_targets(table)[chosen[part]].mean())
+
+
+def _auc(pos: np.ndarray, neg: np.ndarray) -> float:
+    ranks = np.concatenate([pos, neg]).argsort().argsort() + 1
+    return float((ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
+
+
+def run(work: Path) -> str:
+    table = FeatureTable.load(str(TABLE))
+    late, sent = span_cosines(table, work)
+    q = table.span_question
+    late_cols, sent_cols = _with_best(late, q), _with_best(sent, q)
+    late_names = ("late", "late_gap", "late_best")
+    sent_names = ("sent", "sent_gap", "sent_best")
+    variants = {
+        "shipped features": {},
+        "+ late-chunked span cosine": dict(zip(late_names, late_cols, strict=True)),
+        "+ span encoded on its own": dict(zip(sent_names, sent_cols, strict=True)),
+        "+ both": dict(zip(late_names + sent_names, late_cols + sent_cols, strict=True)),
+    }
+    rows = []
+    for label, extra in variants.items():
+        log(f"span_dense: refit {label}")
+        f = refit(table, extra)
+        rows.append(
+            [
+                label,
+                f"{f['all_unanswerable_refused']:.3f}",
+                f"{f['all_answerable_refused']:.3f}",
+                f"{f['all_answer_accuracy']:.3f}",
+                f"{f['chosen_holds']:.3f}",
+                f"{f['gate_auc']:.3f}",
+            ]
+        )
+    rows.append(
+        ["GBT span scorer, shipped features", "–", "–", "–", f"{gbt_chosen_holds(table):.3f}", "–"]
+    )
+    aligned = float(np.isfinite(late).mean())
+    header = [
+        "span features (held-out articles)",
+        "unanswerable refused",
+        "answerable refused",
+        "answer accuracy",
+        "chosen span holds the answer",
+        "gate AUC",
+    ]
+    return "\n".join(
+        [
+            f"### Dense span features and a tree span scorer ({len(table.q_answerable)} questions, "
+            f"held-out articles; {aligned:.1%} of spans re-derived identically)",
+            "",
+            md_table(header, rows),
+        ]
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", type=Path, default=WORK / "answer")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args(argv)
+    write_report(args.out, run(args.work))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
