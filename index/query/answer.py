@@ -8,6 +8,7 @@ terms that occur in none of the top passages, or the kind of value asked for (�
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -24,6 +25,7 @@ from wenda.index.query.features import (
 )
 from wenda.index.query.model import AnswerModel, gate_features
 from wenda.index.query.question import TYPE_NAMES, Question
+from wenda.index.store.lexical import in_dictionary
 
 NO_ANSWER = "资料中没有找到相关内容。"
 KEYWORD_REASON = (
@@ -170,7 +172,11 @@ def _focus_unseen(q: Question, model: AnswerModel) -> bool:
 def explain(q: Question, spans: Sequence[Span], union: str) -> tuple[str, list[str]]:
     """One short Chinese sentence saying what the evidence lacks, and the lacking items."""
     absent = list(dict.fromkeys(t for t in _content_terms(q) if t not in union))
-    missing = [t for t in absent if not any(t != o and t in o for o in absent)]
+    missing = [
+        t
+        for t in absent
+        if not any(t != o and t in o for o in absent) and not _split_differently(t, union)
+    ]
     type_missing = False
     if q.answer_type is not None:
         type_missing = not any(s.features[_TYPE_HIT] for s in spans)
@@ -182,6 +188,16 @@ def explain(q: Question, spans: Sequence[Span], union: str) -> tuple[str, list[s
         kind = TYPE_NAMES[q.answer_type]
         return MISSING_TYPE_REASON.format(kind=kind), [kind]
     return NO_SENTENCE_REASON, []
+
+
+def _split_differently(term: str, union: str) -> bool:
+    """A word jieba's HMM made up from characters that the passages all hold ("人办" out of
+    "有多少人办了备案"): what was meant is there, only segmented another way, so naming it
+    as missing would mislead. Dictionary words, names the passages lack and numbers stay."""
+    return bool(_CJK_WORD.fullmatch(term)) and not in_dictionary(term) and set(term) <= set(union)
+
+
+_CJK_WORD = re.compile(r"[\u4e00-\u9fff]+")
 
 
 def _content_terms(q: Question) -> list[str]:

@@ -52,6 +52,11 @@ def _jieba_tokenizer():
     return _JIEBA[0]
 
 
+def in_dictionary(word: str) -> bool:
+    """Whether jieba's dictionary holds ``word``; words its HMM makes up ("人办") are not."""
+    return bool(_jieba_tokenizer().FREQ.get(word))
+
+
 class ChineseTokenizer:
     """jieba in search mode over NFKC-normalized, lower-cased, simplified-script text."""
 

@@ -47,6 +47,18 @@ def test_refusals_explain_themselves(real_core: Wenda, question: str, missing: s
         assert missing in answer.missing and missing in answer.reason
 
 
+def test_a_segmentation_fragment_is_not_named_as_missing(real_core: Wenda) -> None:
+    """jieba makes "人办" out of "多少人办了备案"; the passages hold 人 and 办 (办理), so only
+    the word they really lack (看病: they say 就医) is named."""
+    question = "四川的人到重庆看病，累计有多少人办了备案？"
+    answer = real_core.ask(question)
+    if answer.answerable:
+        pytest.skip("answered: no refusal reason to check")
+    assert "人办" in real_core.tokenizer.query_terms(question)
+    assert "人办" not in answer.missing and "人办" not in (answer.reason or "")
+    assert "看病" in answer.missing
+
+
 def test_a_keyword_gets_passages_and_a_request_for_a_question(real_core: Wenda) -> None:
     answer = real_core.ask("川渝")
     assert not answer.answerable and answer.passages

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from wenda.index.models import Chunk
+from wenda.index.query.answer import explain
 from wenda.index.query.answer_types import holds_type
 from wenda.index.query.features import SPAN_FEATURES, candidate_spans
 from wenda.index.query.pipeline import match_form as match
@@ -64,3 +65,17 @@ def test_numbers_match_chinese_numerals() -> None:
     spans = dict(_spans("严长寿24岁时做了什么？", "二十三岁经朋友介绍，进入美国运通工作。"))
     (features,) = spans.values()
     assert features["num_missing"] == 1.0
+
+
+def test_refusal_reason_skips_words_jieba_made_up() -> None:
+    tok = ChineseTokenizer()
+    question = "四川的人到重庆看病，累计有多少人办了备案？"
+    q = read_question(question, tok.query_terms(question), lambda t: 1.0, match)
+    assert "人办" in q.terms  # an HMM word: not in jieba's dictionary
+    union = match("四川参保人员到重庆就医，办理备案23.88万人。")
+    reason, missing = explain(q, [], union)
+    assert "人办" not in missing and "人办" not in reason
+    assert "看病" in missing and "看病" in reason
+    # a made-up word whose characters the passages lack is still named
+    reason, missing = explain(q, [], match("四川重庆备案。"))
+    assert "人办" in missing
