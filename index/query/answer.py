@@ -34,6 +34,9 @@ KEYWORD_REASON = (
 MISSING_TERMS_REASON = "资料中没有找到“{terms}”的相关内容。"
 MISSING_TYPE_REASON = "资料中有相关段落，但没有找到所问的{kind}。"
 NO_SENTENCE_REASON = "资料中的段落与问题相关，但没有一句话能回答这个问题。"
+NO_TERMS_REASON = (
+    "问题里只有疑问词，没有要查的内容；请写出要问的事物，例如“成达万高铁何时获得批复？”。"
+)
 MAX_MISSING_SHOWN = 3
 _TYPE_HIT = SPAN_FEATURES.index("type_hit")
 _NUM_MISSING = SPAN_FEATURES.index("num_missing")
@@ -108,6 +111,8 @@ def compose(
     if q.is_keyword:
         reason = KEYWORD_REASON.format(query=q.text)
         return Decision(False, 0.0, answer=reason, reason=reason)
+    if not q.terms:  # "哪一年？", "是什么？": nothing to look for, only how to ask
+        return Decision(False, 0.0, answer=NO_TERMS_REASON, reason=NO_TERMS_REASON)
     ev = gather_evidence(q, candidates, fold, use_cosine)
     if not ev.spans:
         return Decision(False, 0.0, reason=NO_SENTENCE_REASON, evidence=ev)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from wenda.index.core import Wenda
-from wenda.index.query.answer import Candidate, Decision
+from wenda.index.query.answer import NO_TERMS_REASON, Candidate, Decision
 from wenda.index.query.pipeline import STAGES
 from wenda.index.query.question import Question
 from wenda.index.settings import Settings
@@ -75,6 +75,14 @@ def test_refusal_names_what_is_missing(core: Wenda) -> None:
     assert "2023" in answer.missing
     data = answer.to_dict()
     assert data["reason"] == answer.reason and data["missing"] == answer.missing
+
+
+@pytest.mark.parametrize("question", ["哪一年？", "是什么？", "何时何处？"])
+def test_a_question_of_only_question_words_asks_for_the_subject(core: Wenda, question: str) -> None:
+    answer = core.ask(question)
+    assert not answer.answerable
+    assert answer.reason == NO_TERMS_REASON and answer.answer == NO_TERMS_REASON
+    assert answer.passages  # still listed as the closest passages
 
 
 def test_a_composer_replaces_the_compose_stage(core: Wenda) -> None:
