@@ -14,6 +14,9 @@ SHARED_EVAL = Path(__file__).resolve().parents[4] / "shared" / "eval"
     [
         ("成渝中欧班列的票价是多少？", "money"),
         ("这座图书馆的面积有多大？", "area"),
+        ("园区占地多少亩？", "area"),
+        ("成达万高铁全长多少公里？", "measure"),  # a length, not a count of anything
+        ("这座塔高多少米？", "measure"),
         ("从成都到重庆要多长时间？", "duration"),
         ("第一届大会是哪一年举办的？", "date"),
         ("川渝通办第二批有多少项", "count"),
