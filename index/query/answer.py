@@ -25,7 +25,7 @@ from wenda.index.query.features import (
 )
 from wenda.index.query.model import AnswerModel, gate_features
 from wenda.index.query.question import TYPE_NAMES, Question
-from wenda.index.store.lexical import in_dictionary
+from wenda.index.store.lexical import dictionary_frequency
 
 NO_ANSWER = "资料中没有找到相关内容。"
 KEYWORD_REASON = (
@@ -199,7 +199,8 @@ def _split_differently(term: str, union: str) -> bool:
     """A word jieba's HMM made up from characters that the passages all hold ("人办" out of
     "有多少人办了备案"): what was meant is there, only segmented another way, so naming it
     as missing would mislead. Dictionary words, names the passages lack and numbers stay."""
-    return bool(_CJK_WORD.fullmatch(term)) and not in_dictionary(term) and set(term) <= set(union)
+    made_up = bool(_CJK_WORD.fullmatch(term)) and not dictionary_frequency(term)
+    return made_up and set(term) <= set(union)
 
 
 _CJK_WORD = re.compile(r"[\u4e00-\u9fff]+")

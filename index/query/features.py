@@ -210,7 +210,8 @@ def candidate_spans(
         1.0 - in_sentences.sum(axis=0) / max(1, len(sentences))
     )
     cov_sentence = _weighted(in_sentences, q.weights)
-    focus_w = [max(dict(zip(q.terms, q.weights, strict=True)).get(t, 1.0), 1e-6) for t in q.focus]
+    idf = dict(zip(q.terms, q.weights, strict=True))
+    focus_w = [max(idf.get(t, 1.0), 1e-6) for t in q.focus]
 
     chosen: list[tuple[int, _Piece]] = []
     seen: set[str] = set()

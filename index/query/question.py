@@ -168,11 +168,11 @@ def _word_frequency(term: str) -> float:
     """log10(1 + frequency) of a noun in jieba's dictionary; 0 for a segmentation fragment
     ("松有") or a verb ("位于": a document may say 设在 instead)."""
     from wenda.index.query.answer_types import pos_tagger
+    from wenda.index.store.lexical import dictionary_frequency
 
-    tagger = pos_tagger()
-    if not str(tagger.word_tag_tab.get(term, "")).startswith("n"):
+    if not str(pos_tagger().word_tag_tab.get(term, "")).startswith("n"):
         return 0.0
-    return math.log10(1 + (tagger.tokenizer.FREQ.get(term) or 0))
+    return math.log10(1 + dictionary_frequency(term))
 
 
 _NEVER_A_TOKEN = "\x00"  # no tokenizer emits it: its IDF is what every unseen term gets

@@ -52,9 +52,9 @@ def _jieba_tokenizer():
     return _JIEBA[0]
 
 
-def in_dictionary(word: str) -> bool:
-    """Whether jieba's dictionary holds ``word``; words its HMM makes up ("人办") are not."""
-    return bool(_jieba_tokenizer().FREQ.get(word))
+def dictionary_frequency(word: str) -> int:
+    """``word``'s count in jieba's dictionary; 0 for words its HMM makes up ("人办")."""
+    return int(_jieba_tokenizer().FREQ.get(word) or 0)
 
 
 class ChineseTokenizer:
