@@ -45,14 +45,27 @@ class TokenStates:
         self.encoder, _ = _default_onnx(Settings(_env_file=None).model_cache_dir)
 
     def states(self, text: str) -> tuple[np.ndarray, list[tuple[int, int]]]:
-        """Last hidden states of one text, and each token's character offsets in it."""
-        enc = self.encoder.tokenizer.encode(text)
-        ids = np.array([enc.ids], np.int64)
-        feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
-        return self.encoder.session.run(None, feeds)[0][0], enc.offsets
+        return token_states(self.encoder, text)
 
     def vector(self, text: str, prompt: str) -> np.ndarray:
         return self.encoder.encode([text], prompt)[0]
+
+
+def token_states(encoder, text: str) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Last hidden states of one text through an ``OnnxEncoder``'s session, and each
+    token's character offsets in it."""
+    enc = encoder.tokenizer.encode(text)
+    ids = np.array([enc.ids], np.int64)
+    feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
+    return encoder.session.run(None, feeds)[0][0], enc.offsets
+
+
+def late_vector(
+    hidden: np.ndarray, offsets: list[tuple[int, int]], lo: int, hi: int
+) -> np.ndarray | None:
+    """Late chunking: the mean state of the tokens lying inside characters [lo, hi)."""
+    rows = [i for i, (x, y) in enumerate(offsets) if y > x and x >= lo and y <= hi]
+    return hidden[rows].mean(axis=0) if rows else None
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -97,13 +110,9 @@ def signals(model: TokenStates, passage: str) -> dict[str, np.ndarray]:
     hidden, offsets = model.states(PREFIX + passage)
     late = []
     for a, b in spans:
-        rows = [
-            i
-            for i, (x, y) in enumerate(offsets)
-            if y > x and x >= len(PREFIX) + a and y <= len(PREFIX) + b
-        ]
-        if rows:
-            late.append(_unit(hidden[rows].mean(axis=0)))
+        v = late_vector(hidden, offsets, len(PREFIX) + a, len(PREFIX) + b)
+        if v is not None:
+            late.append(_unit(v))
     return {
         "passage": _unit(hidden.mean(axis=0))[None, :],
         "late": np.array(late),

@@ -35,9 +35,8 @@ import wenda.index.query.model as model_mod
 from wenda.index.query.fit import FeatureTable, span_targets
 
 from bench.common import WORK, log, md_table, write_report
+from bench.sentence_evidence import PREFIX, late_vector, token_states
 from bench.train_answer import TABLE, TOP_K, open_set
-
-PREFIX = "passage: "
 
 
 def span_cosines(table: FeatureTable, work: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -92,24 +91,14 @@ def span_cosines(table: FeatureTable, work: Path) -> tuple[np.ndarray, np.ndarra
 def _late_cosine(encoder, states, candidate, span, qv, passage_text) -> float:
     if candidate.chunk_id not in states:
         text = passage_text(candidate.chunk)
-        enc = encoder.tokenizer.encode(PREFIX + text)
-        ids = np.array([enc.ids], np.int64)
-        hidden = encoder.session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids)})
+        hidden, offsets = token_states(encoder, PREFIX + text)
         at = text.find(candidate.chunk.text)
-        states[candidate.chunk_id] = (
-            hidden[0][0],
-            enc.offsets,
-            len(PREFIX) + at if at >= 0 else -1,
-        )
+        states[candidate.chunk_id] = (hidden, offsets, len(PREFIX) + at if at >= 0 else -1)
     hidden, offsets, base = states[candidate.chunk_id]
     if base < 0:
         return float("nan")
-    lo, hi = base + span.start, base + span.end
-    rows = [i for i, (a, b) in enumerate(offsets) if b > a and a >= lo and b <= hi]
-    if not rows:
-        return float("nan")
-    v = hidden[rows].mean(axis=0)
-    return float(v @ qv / np.linalg.norm(v))
+    v = late_vector(hidden, offsets, base + span.start, base + span.end)
+    return float("nan") if v is None else float(v @ qv / np.linalg.norm(v))
 
 
 def _with_best(col: np.ndarray, question: np.ndarray) -> list[np.ndarray]:
