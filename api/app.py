@@ -21,9 +21,11 @@ from fastapi_offline import FastAPIOffline
 from wenda.api import routes_admin, routes_ask, routes_docs, routes_feedback, routes_health
 from wenda.api.auth import ApiProtectionMiddleware
 from wenda.api.errors import InternalErrorMiddleware, install_error_handlers
+from wenda.api.fast_ask import FastAskMiddleware
 from wenda.api.limits import BodySizeLimitMiddleware
 from wenda.api.metrics import install_metrics
 from wenda.api.openai_routes import install_openai
+from wenda.api.scheduling import AskScheduler
 from wenda.api.settings import ApiSettings
 from wenda.api.state import Core, ServiceState
 from wenda.api.web import mount_web
@@ -105,11 +107,18 @@ def _version() -> str:
         return "0.0.0+local"
 
 
-def create_app(settings: Settings | None = None, *, core: Core | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    core: Core | None = None,
+    scheduler: AskScheduler | None = None,
+) -> FastAPI:
     """Build the app. ``settings`` defaults to the environment (WENDA_*).
 
     Pass ``core`` to serve an already-open ``Wenda`` (tests, embedding in another program);
     the caller keeps ownership and closes it. Otherwise the lifespan opens one and closes it.
+    ``scheduler`` is the one the server's protocol feeds (``wenda serve``); without one,
+    every question is answered in the threadpool.
     """
     settings = ApiSettings() if settings is None else ApiSettings.from_core(settings)
     app = FastAPIOffline(  # /docs and /redoc assets come from the package, not a CDN
@@ -121,9 +130,11 @@ def create_app(settings: Settings | None = None, *, core: Core | None = None) ->
         strict_content_type=False,  # a JSON body without Content-Type still parses
     )
     app.state.wenda = ServiceState(settings, core)
+    app.state.ask_scheduler = scheduler or AskScheduler()
     app.state.watcher = corpus_watcher(settings, lambda: app.state.wenda.core)
     install_error_handlers(app)
     # Added last = outermost: the 500 guard wraps everything, the size cap wraps the routes.
+    app.add_middleware(FastAskMiddleware, fastapi_app=app)  # innermost: after every check
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(
         ApiProtectionMiddleware,

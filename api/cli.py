@@ -43,6 +43,7 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     """Serve until interrupted; returns the process exit code."""
     import uvicorn
     from wenda.api.app import create_app
+    from wenda.api.scheduling import AskScheduler
     from wenda.api.server import protocol_class
     from wenda.api.settings import ApiSettings
 
@@ -55,14 +56,15 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     port = args.port or settings.port
     level = getattr(args, "log_level", "info")
     _show_own_logs(level.upper())
-    app = create_app(settings)
+    scheduler = AskScheduler()
+    app = create_app(settings, scheduler=scheduler)
     uvicorn.run(
         app,
         host=host,
         port=port,
         log_level=level,
         proxy_headers=False,
-        http=protocol_class(settings.request_timeout_seconds, settings.max_connections),
+        http=protocol_class(settings.request_timeout_seconds, settings.max_connections, scheduler),
         limit_concurrency=settings.max_connections,
         timeout_keep_alive=5,
     )

@@ -11,6 +11,9 @@ each socket open.)
 
 The parser is httptools, not h11: on ``POST /ask`` the pure-Python h11 cost ~0.1 ms more
 per request on each side (bench/results.md, "Issue 14, third session").
+
+Each new connection also hands uvicorn's live connection set to the ``AskScheduler``, which
+answers a lone client's question on the event loop (``api.scheduling``).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import logging
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from wenda.api.scheduling import AskScheduler
 
 log = logging.getLogger("wenda.api.server")
 
@@ -31,6 +35,7 @@ class DeadlineProtocol(HttpToolsProtocol):
     max_connections: int = 1000
     closed_by_deadline = 0  # process-wide counters, for logs and the stress bench
     refused_connections = 0
+    scheduler: AskScheduler | None = None  # told the live connection set (lone-client asks)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -38,6 +43,8 @@ class DeadlineProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        if self.scheduler is not None:
+            self.scheduler.bind(self.connections)
         if len(self.connections) > self.max_connections:
             type(self).refused_connections += 1
             if type(self).refused_connections in (1, 100, 10_000):
@@ -79,10 +86,16 @@ class DeadlineProtocol(HttpToolsProtocol):
         self.transport.close()
 
 
-def protocol_class(request_timeout: float, max_connections: int) -> type[DeadlineProtocol]:
+def protocol_class(
+    request_timeout: float, max_connections: int, scheduler: AskScheduler | None = None
+) -> type[DeadlineProtocol]:
     """A protocol class with these limits (uvicorn takes a class, not an instance)."""
     return type(
         "WendaHttpProtocol",
         (DeadlineProtocol,),
-        {"request_timeout": request_timeout, "max_connections": max_connections},
+        {
+            "request_timeout": request_timeout,
+            "max_connections": max_connections,
+            "scheduler": scheduler,
+        },
     )

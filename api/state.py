@@ -86,6 +86,11 @@ StateDep = Annotated[ServiceState, Depends(get_state)]
 
 async def get_core(state: StateDep) -> Core:
     """The loaded core, or a 503 that says whether it is still loading or failed to load."""
+    return loaded_core(state)
+
+
+def loaded_core(state: ServiceState) -> Core:
+    """``get_core`` without the dependency machinery (for the hot ``/ask`` route)."""
     core = state.core
     if core is not None:
         return core

@@ -114,6 +114,7 @@ class Wenda:
         return cls(settings, embedder, reader, store, degraded)
 
     def close(self) -> None:
+        self.pipeline.close()
         self._readers.close()
         self._store.close()
 

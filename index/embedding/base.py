@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 import numpy as np
@@ -22,6 +23,21 @@ class Embedder(Protocol):
     def encode_passages(
         self, texts: list[str], batch_size: int = 32, show_progress: bool = False
     ) -> np.ndarray: ...
+
+
+def encode_query_beside(embedder: Embedder, text: str, started: Callable[[], None]) -> np.ndarray:
+    """Encode one question, calling ``started()`` once the model's GIL-free run begins.
+
+    Why: the question pipeline hands its lexical side (analysis, BM25) to another thread
+    in ``started``, so it runs on the second core during the encode instead of before it.
+    Embedders without such a moment (hashing, torch) call ``started()`` first.
+    """
+    beside = getattr(embedder, "encode_query_beside", None)
+    if beside is None:
+        started()
+        return embedder.encode_queries([text])[0]
+    vector: np.ndarray = beside(text, started)
+    return vector
 
 
 class HashingEmbedder:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -132,7 +132,19 @@ class OnnxEncoder:
             progress.close()
         return out
 
-    def _embed(self, batch: list[list[int]]) -> np.ndarray:
+    def encode_beside(self, text: str, prompt: str, started: Callable[[], None]) -> np.ndarray:
+        """One text, as ``encode``; ``started()`` is called just before the model runs.
+
+        The model run releases the GIL for ~3 ms, so Python work that ``started`` hands to
+        another thread then has the interpreter to itself; handed over any earlier, it held
+        the GIL while this thread still needed it to tokenize (encode 0.15-0.3 ms slower).
+        """
+        ids = self.tokenizer.encode_batch([prompt + text])[0].ids
+        return self._embed([ids], started)[0]
+
+    def _embed(
+        self, batch: list[list[int]], started: Callable[[], None] | None = None
+    ) -> np.ndarray:
         length = max(len(ids) for ids in batch)
         input_ids = np.full((len(batch), length), self.pad_id, dtype=np.int64)
         mask = np.zeros((len(batch), length), dtype=np.int64)
@@ -142,6 +154,8 @@ class OnnxEncoder:
         feeds = {"input_ids": input_ids, "attention_mask": mask}
         if "token_type_ids" in self._inputs:
             feeds["token_type_ids"] = np.zeros_like(input_ids)
+        if started is not None:
+            started()
         hidden = self.session.run(None, feeds)[0]
         weights = mask[:, :, None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)

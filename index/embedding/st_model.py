@@ -77,6 +77,15 @@ class SentenceTransformerEmbedder:
     ) -> np.ndarray:
         return self._encode(list(texts), self.passage_prompt, batch_size, show_progress)
 
+    def encode_query_beside(self, text: str, started: Callable[[], None]) -> np.ndarray:
+        """One question; ``started()`` runs as the model starts (see ``encode_query_beside``)."""
+        beside = getattr(self._encoder, "encode_beside", None)
+        if beside is None:  # torch: no hook into the run, so the side work goes first
+            started()
+            return self.encode_queries([text])[0]
+        vector: np.ndarray = beside(text, self.query_prompt, started)
+        return vector
+
     def _encode(
         self, texts: list[str], prompt: str, batch_size: int, show_progress: bool
     ) -> np.ndarray:

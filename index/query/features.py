@@ -21,7 +21,8 @@ import numpy as np
 from wenda.index.ingest.sentences import split_sentences
 from wenda.index.models import Chunk
 from wenda.index.query.answer_types import holds_type
-from wenda.index.query.question import Question, ordinals_in
+from wenda.index.query.numbers import num_missing, ordinal_conflict, unit_hit
+from wenda.index.query.question import Question
 
 SPAN_FEATURES = (
     "cov",  # IDF-weighted share of question terms in the span
@@ -65,6 +66,19 @@ ANSWER_PASSAGES = 3  # spans come from this many top passages
 MAX_SPAN_CHARS = 200  # an answer longer than this is not a short answer any more
 
 _DIGIT = re.compile(r"\d")
+_FIXED = ("has_number", "position", "first", "log_len", "pair", "ends_colon")
+_PASSAGE = (
+    "cov_passage",
+    "cov_title",
+    "passage_rank",
+    "passage_score",
+    "cos_gap",
+    "num_missing_passage",
+    "focus_passage",
+    "has_focus",
+    "focus_unseen",
+)
+_COLUMN = {name: i for i, name in enumerate(SPAN_FEATURES)}
 
 
 @dataclass
@@ -119,6 +133,7 @@ class _Piece:
     folded: str
     key: str  # whitespace-squashed text: one candidate per distinct text
     mid: int  # end of the first sentence of a pair (-1 for one sentence)
+    fixed: tuple[float, ...]  # the features of the text alone (``_FIXED``)
 
 
 @dataclass(frozen=True)
@@ -153,7 +168,15 @@ def _view(title: str, section: str, text: str, fold: Callable[[str], str]) -> _P
             span_folded = folded[i] if i == j else fold(piece)
             key = " ".join(piece.split())
             mid = sents[i][1] if j > i else -1
-            pieces.append(_Piece(i, j, start, end, piece, span_folded, key, mid))
+            fixed = (
+                float(bool(_DIGIT.search(span_folded))),
+                i / n,
+                float(i == 0),
+                math.log1p(len(piece)) / 5.0,
+                float(j > i),
+                float(piece.rstrip().endswith((":", "："))),
+            )
+            pieces.append(_Piece(i, j, start, end, piece, span_folded, key, mid, fixed))
     return _PassageView(
         folded,
         tuple(pieces),
@@ -242,46 +265,48 @@ def candidate_spans(
         "focus": _weighted(_presence(q.focus, hay), focus_w),
         "novel": novel,
     }
-    passage = [
-        _passage_features(q, pi, v, float(scores[pi]), cosines[pi], best_cos, focus_w)
-        for pi, v in enumerate(views)
+    rows = len(chosen)
+    m = np.zeros((rows, len(SPAN_FEATURES)))
+    for name, col in cols.items():
+        m[:, _COLUMN[name]] = col
+    passage = np.array(
+        [
+            _passage_features(q, pi, v, float(scores[pi]), cosines[pi], best_cos, focus_w)
+            for pi, v in enumerate(views)
+        ]
+    )
+    of_passage = np.array([pi for pi, _ in chosen])
+    m[:, [_COLUMN[name] for name in _PASSAGE]] = passage[of_passage]
+    m[:, [_COLUMN[name] for name in _FIXED]] = [piece.fixed for _, piece in chosen]
+    sentence_at = offset[of_passage]
+    first_i = np.array([piece.i for _, piece in chosen])
+    last_j = np.array([piece.j for _, piece in chosen])
+    counts_in = np.array([len(v.folded) for v in views])[of_passage]
+    padded = np.concatenate([[0.0], cov_sentence, [0.0]])  # index +1: no sentence → 0
+    m[:, _COLUMN["cov_prev"]] = np.where(first_i > 0, padded[sentence_at + first_i], 0.0)
+    m[:, _COLUMN["cov_next"]] = np.where(
+        last_j + 1 < counts_in, padded[sentence_at + last_j + 2], 0.0
+    )
+    m[:, _COLUMN["order"]] = [in_order(p) for p in positions]
+    m[:, _COLUMN["unit_hit"]] = [unit_hit(q.unit, h) for h in hay]
+    m[:, _COLUMN["num_missing"]] = [num_missing(q, h) for h in hay]
+    m[:, _COLUMN["ordinal_conflict"]] = [ordinal_conflict(q, h) for h in hay]
+    if q.answer_type is not None:
+        kind = q.answer_type
+        hit = np.array([holds_type(kind, p.folded, views[pi].body) for pi, p in chosen], float)
+        m[:, _COLUMN["type_hit"]] = hit
+        m[:, _COLUMN["type_miss"]] = 1.0 - hit
+        focus = m[:, _COLUMN["focus"]]
+        m[:, _COLUMN["focus_near"]] = [
+            _focus_near(q, p.folded, views[pi].body) if f and t else 0.0
+            for (pi, p), f, t in zip(chosen, focus, hit, strict=True)
+        ]
+    m[:, _COLUMN["focus_type"]] = m[:, _COLUMN["focus"]] * m[:, _COLUMN["type_hit"]]
+    m[:, _COLUMN["focus_unit"]] = m[:, _COLUMN["focus"]] * m[:, _COLUMN["unit_hit"]]
+    return [
+        Span(pi, piece.start, piece.end, piece.text, vector, piece.mid)
+        for (pi, piece), vector in zip(chosen, m.tolist(), strict=True)
     ]
-    spans: list[Span] = []
-    for row, (pi, piece) in enumerate(chosen):
-        view, span_folded, i, j = views[pi], piece.folded, piece.i, piece.j
-        n = len(view.folded)
-        feats = dict(passage[pi])
-        feats.update(
-            {name: float(col[row]) for name, col in cols.items()},
-            cov_prev=float(cov_sentence[offset[pi] + i - 1]) if i > 0 else 0.0,
-            cov_next=float(cov_sentence[offset[pi] + j + 1]) if j + 1 < n else 0.0,
-            order=in_order(positions[row]),
-            has_number=float(bool(_DIGIT.search(span_folded))),
-            unit_hit=_unit_hit(q.unit, span_folded),
-            num_missing=_num_missing(q, span_folded),
-            ordinal_conflict=_ordinal_conflict(q, span_folded),
-            position=i / n,
-            first=float(i == 0),
-            log_len=math.log1p(len(piece.text)) / 5.0,
-            pair=float(j > i),
-            ends_colon=float(piece.text.rstrip().endswith((":", "："))),
-        )
-        if q.answer_type is None:
-            feats.update(type_hit=0.0, type_miss=0.0)
-        else:
-            hit = holds_type(q.answer_type, span_folded, view.body)
-            feats.update(type_hit=float(hit), type_miss=float(not hit))
-        focus = feats["focus"]
-        feats.update(
-            focus_type=focus * feats["type_hit"],
-            focus_unit=focus * feats["unit_hit"],
-            focus_near=_focus_near(q, span_folded, view.body)
-            if focus and feats["type_hit"]
-            else 0.0,
-        )
-        vector = [feats[name] for name in SPAN_FEATURES]
-        spans.append(Span(pi, piece.start, piece.end, piece.text, vector, piece.mid))
-    return spans
 
 
 def _passage_features(
@@ -292,19 +317,19 @@ def _passage_features(
     cos: float | None,
     best_cos: float | None,
     focus_w: Sequence[float],
-) -> dict[str, float]:
-    """The features a span shares with the rest of its passage."""
-    return {
-        "cov_passage": coverage(q, view.whole),
-        "cov_title": coverage(q, view.head),
-        "passage_rank": 1.0 / (1 + rank),
-        "passage_score": score,
-        "cos_gap": 0.0 if best_cos is None or cos is None else float(cos) - best_cos,
-        "num_missing_passage": _num_missing(q, view.body),
-        "focus_passage": _weighted_coverage(q.focus, focus_w, view.whole),
-        "has_focus": float(bool(q.focus)),
-        "focus_unseen": float(q.focus_unseen),
-    }
+) -> tuple[float, ...]:
+    """The features a span shares with the rest of its passage, in ``_PASSAGE`` order."""
+    return (
+        coverage(q, view.whole),
+        coverage(q, view.head),
+        1.0 / (1 + rank),
+        score,
+        0.0 if best_cos is None or cos is None else float(cos) - best_cos,
+        num_missing(q, view.body),
+        _weighted_coverage(q.focus, focus_w, view.whole),
+        float(bool(q.focus)),
+        float(q.focus_unseen),
+    )
 
 
 def span_matrix(spans: Sequence[Span]) -> np.ndarray:
@@ -323,66 +348,3 @@ def _focus_near(q: Question, folded: str, passage_folded: str) -> float:
                 return 1.0
             at = folded.find(t, at + 1)
     return 0.0
-
-
-def _unit_hit(unit: str | None, folded: str) -> float:
-    if not unit:
-        return 0.0
-    return float(bool(_unit_pattern(unit).search(folded)))
-
-
-@functools.lru_cache(maxsize=1024)
-def _unit_pattern(unit: str) -> re.Pattern[str]:
-    """A number, then the measure word asked for ("115项", "三座")."""
-    number = rf"[\d{_CN_NUM}][\d{_CN_NUM}.,]*"
-    return re.compile(rf"{number}\s*(?:多|余|餘)?[万萬亿億千百]?{re.escape(unit)}")
-
-
-_CN_NUM = "一二三四五六七八九十两兩零〇"
-
-
-def _num_missing(q: Question, folded: str) -> float:
-    """Share of the question's numbers the text lacks, written in digits or in Chinese
-    numerals ("23岁" is "二十三岁", "1998年" is "一九九八年")."""
-    if not q.numbers:
-        return 0.0
-    missing = [x for x in q.numbers if x not in folded]
-    if missing:
-        digits = arabic_numerals(folded)
-        missing = [x for x in missing if x not in digits]
-    return len(missing) / len(q.numbers)
-
-
-@functools.lru_cache(maxsize=4096)
-def arabic_numerals(text: str) -> str:
-    """``text`` with Chinese numerals in digits (cn2an; matching only, never shown)."""
-    if not _CN_NUMERAL.search(text):
-        return text
-    try:
-        return str(_cn2an_transform()(text, "cn2an"))
-    except (ValueError, KeyError, IndexError):  # a form cn2an cannot read: keep the text
-        return text
-
-
-@functools.cache
-def _cn2an_transform() -> Callable[[str, str], str]:
-    import warnings
-
-    import cn2an
-
-    # cn2an warns for each numeral-like word it leaves alone ("万一"): not our concern.
-    warnings.filterwarnings("ignore", module=r"cn2an(\.|$)")
-    return cn2an.transform
-
-
-_CN_NUMERAL = re.compile("[一二三四五六七八九十两兩零〇百千万萬亿億]")
-
-
-def _ordinal_conflict(q: Question, folded: str) -> float:
-    if not q.ordinals:
-        return 0.0
-    found = ordinals_in(folded)
-    wanted = set(q.ordinals)
-    units = {u for _, u in wanted}
-    same_unit = [o for o in found if o[1] in units]
-    return float(bool(same_unit) and not wanted & set(same_unit))

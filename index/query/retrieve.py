@@ -44,17 +44,20 @@ def retrieve(
     mode: Mode = "hybrid+rerank",
     candidate_k: int = 50,
     rrf_k: int = 60,
+    lexical_hits: list[tuple[int, float]] | None = None,
 ) -> list[Hit]:
-    """Top ``k`` hits. ``query_vector`` may be None only in ``bm25`` mode."""
+    """Top ``k`` hits. ``query_vector`` may be None only in ``bm25`` mode.
+
+    ``lexical_hits``: ``lexical_candidates`` already run (the pipeline runs it beside the
+    encoder); otherwise it runs here."""
     use_dense = mode != "bm25"
     use_lexical = mode != "dense"
     dense_hits: list[tuple[int, float]] = []
-    lexical_hits: list[tuple[int, float]] = []
     if use_dense:
         assert query_vector is not None
         dense_hits = snapshot.dense_search(query_vector, candidate_k)
-    if use_lexical:
-        lexical_hits = snapshot.lexical_search(query_terms, LEXICAL_DEPTH_FACTOR * candidate_k)
+    if lexical_hits is None:
+        lexical_hits = lexical_candidates(snapshot, query_terms, mode, candidate_k)
     bm25 = dict(lexical_hits)  # BM25 of the rerank's candidates; 0 outside the lexical top
     lexical_hits = lexical_hits[:candidate_k]
 
@@ -85,6 +88,15 @@ def retrieve(
         )
         for cid in ranked[:k]
     ]
+
+
+def lexical_candidates(
+    snapshot: IndexReader, query_terms: list[str], mode: Mode, candidate_k: int
+) -> list[tuple[int, float]]:
+    """The BM25 side of ``retrieve``: needs no query vector, so it can run during the encode."""
+    if mode == "dense":
+        return []
+    return snapshot.lexical_search(query_terms, LEXICAL_DEPTH_FACTOR * candidate_k)
 
 
 def _fill_cosines(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,9 @@ CREATE TABLE chunks (
 );
 CREATE INDEX chunks_doc ON chunks(doc_id, start);
 """
+CACHED_CHUNKS = 4096
+"""Chunks a version's store keeps in memory (~4 MB): the same passages answer many
+questions, and the SQLite read was ~0.08 ms of every ``/ask``."""
 _CHUNK_COLUMNS = "id, doc_id, title, section, start, end, text, tokens, page"
 
 
@@ -137,6 +141,7 @@ class ChunkStore:
         self._conn = sqlite3.connect(_uri(path, "ro"), uri=True, check_same_thread=False)
         self._lock = threading.Lock()
         self._closed = False
+        self._cache: OrderedDict[int, Chunk] = OrderedDict()
 
     def close(self) -> None:
         with self._lock:
@@ -160,8 +165,17 @@ class ChunkStore:
         return int(docs), int(chunks)
 
     def chunks(self, ids: Sequence[int]) -> dict[int, Chunk]:
-        wanted = [int(i) for i in ids]
+        """Chunks by id; the last ``CACHED_CHUNKS`` read are kept (a version never changes)."""
         out: dict[int, Chunk] = {}
+        wanted: list[int] = []
+        with self._lock:
+            for i in ids:
+                chunk = self._cache.get(int(i))
+                if chunk is None:
+                    wanted.append(int(i))
+                else:
+                    self._cache.move_to_end(int(i))
+                    out[int(i)] = chunk
         for lo in range(0, len(wanted), 500):  # stay under SQLite's bound-parameter limit
             part = wanted[lo : lo + 500]
             rows = self._all(
@@ -169,7 +183,12 @@ class ChunkStore:
                 f"WHERE id IN ({','.join('?' * len(part))})",
                 part,
             )
-            out.update({r[0]: _chunk(r[1:]) for r in rows})
+            found = {r[0]: _chunk(r[1:]) for r in rows}
+            out.update(found)
+            with self._lock:
+                self._cache.update(found)
+                while len(self._cache) > CACHED_CHUNKS:
+                    self._cache.popitem(last=False)
         return out
 
     def doc_chunk_ids(self, doc_id: str) -> list[int]:

@@ -61,3 +61,31 @@ def test_seeds_dev_acceptance_figures(real_core: Wenda) -> None:
     assert m["answer_accuracy"] >= 0.9, result.failures
     assert m["unanswerable_rejection"] >= 2 / 3, result.failures
     assert round(m["false_rejection"] * answerable) <= 1, result.failures
+
+
+def test_lexical_side_is_handed_over_as_the_model_run_starts(real_core: Wenda) -> None:
+    """The ONNX encoder calls ``started`` right before its GIL-free run, and the vector is
+    the one ``encode_queries`` gives."""
+    from wenda.index.embedding.base import encode_query_beside
+
+    embedder = real_core.pipeline.embedder
+    encoder = embedder._encoder  # type: ignore[attr-defined]
+    session = encoder.session
+    order: list[str] = []
+
+    class Watched:
+        def __getattr__(self, name: str) -> object:
+            return getattr(session, name)
+
+        def run(self, *args: object, **kwargs: object) -> object:
+            order.append("run")
+            return session.run(*args, **kwargs)
+
+    question = "川渝两地住院费用直接结算的定点医疗机构有多少家？"
+    encoder.session = Watched()
+    try:
+        vector = encode_query_beside(embedder, question, lambda: order.append("started"))
+    finally:
+        encoder.session = session
+    assert order == ["started", "run"]
+    assert (vector == embedder.encode_queries([question])[0]).all()

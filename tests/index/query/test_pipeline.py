@@ -95,3 +95,35 @@ def test_a_composer_replaces_the_compose_stage(core: Wenda) -> None:
     result = core.run_pipeline("双城经济圈科创母基金的总规模是多少？", 3, composer=refuse_all)
     assert not result.decision.answerable and result.to_answer().reason == "测试"
     assert seen[0][0].answer_type == "count" and seen[0][1] == 3
+
+
+def test_lexical_side_runs_on_a_helper_thread_beside_the_encode(
+    core: Wenda, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    seen: list[str] = []
+    real = core.pipeline.tokenizer.query_terms
+
+    def spy(text: str) -> list[str]:
+        seen.append(threading.current_thread().name)
+        return real(text)
+
+    monkeypatch.setattr(core.pipeline.tokenizer, "query_terms", spy)
+    question = "川渝两地住院费用直接结算的定点医疗机构有多少家？"
+    hybrid = core.run_pipeline(question, 5)
+    lexical_only = core.run_pipeline(question, 5, mode="bm25")
+    assert seen[0].startswith("wenda-lexical") and seen[1] == threading.current_thread().name
+    assert hybrid.question == lexical_only.question  # the same reading either way
+    assert hybrid.timings["analyse"] > 0
+
+
+def test_a_failing_lexical_side_fails_the_question(
+    core: Wenda, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(text: str) -> list[str]:
+        raise RuntimeError("tokenizer broke")
+
+    monkeypatch.setattr(core.pipeline.tokenizer, "query_terms", broken)
+    with pytest.raises(RuntimeError, match="tokenizer broke"):
+        core.ask("川渝两地住院费用直接结算的定点医疗机构有多少家？")

@@ -1,10 +1,12 @@
-"""SQLite records: any index folder name works (URIs are percent-encoded)."""
+"""SQLite records: any index folder name works (URIs are percent-encoded); chunk reads cached."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from wenda.index.models import Chunk
+from wenda.index.store import records
 from wenda.index.store.base import StoredDocument
 from wenda.index.store.records import ChunkStore, RecordWriter
 
@@ -29,3 +31,27 @@ def test_write_copy_and_read_in_a_folder_with_uri_characters(tmp_path: Path) -> 
     finally:
         store.close()
     assert sorted(p.name for p in folder.iterdir()) == ["a.sqlite", "b.sqlite"]
+
+
+def test_chunks_read_once_are_served_from_memory_within_a_bound(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(records, "CACHED_CHUNKS", 3)
+    writer = RecordWriter(tmp_path / "c.sqlite")
+    chunks = [Chunk("x.txt", "x", "", i, i + 1, f"第{i}句。") for i in range(5)]
+    doc = StoredDocument("x.txt", "x", "h", "".join(c.text for c in chunks), (), "t")
+    writer.add(doc, list(range(5)), chunks, [["句"]] * 5)
+    writer.finish()
+    store = ChunkStore(tmp_path / "c.sqlite")
+    queries: list[object] = []
+    real = store._all
+    monkeypatch.setattr(store, "_all", lambda *a: queries.append(a) or real(*a))
+    try:
+        assert store.chunks([0, 1, 9]) == {0: chunks[0], 1: chunks[1]}  # 9 does not exist
+        assert store.chunks([1, 0]) == {1: chunks[1], 0: chunks[0]}
+        assert len(queries) == 1  # the second read came from memory
+        assert store.chunks([2, 3, 4]) == {i: chunks[i] for i in (2, 3, 4)}
+        assert len(store._cache) == 3  # bounded: the oldest (0, 1) were dropped
+        assert store.chunks([0]) == {0: chunks[0]} and len(queries) == 3
+    finally:
+        store.close()
