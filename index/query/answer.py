@@ -9,7 +9,7 @@ terms that occur in none of the top passages, or the kind of value asked for (�
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,6 +24,7 @@ from wenda.index.query.features import (
     span_matrix,
 )
 from wenda.index.query.model import AnswerModel, gate_features
+from wenda.index.query.passages import PassageReading
 from wenda.index.query.question import TYPE_NAMES, Question
 from wenda.index.store.lexical import dictionary_frequency
 
@@ -87,11 +88,18 @@ class Decision:
 
 
 def gather_evidence(
-    q: Question, candidates: Sequence[Candidate], fold: Callable[[str], str], use_cosine: bool
+    q: Question,
+    candidates: Sequence[Candidate],
+    fold: Callable[[str], str],
+    use_cosine: bool,
+    readings: Mapping[int, PassageReading] | None = None,
 ) -> Evidence:
+    """The top passages' candidate spans; ``readings`` by chunk id, computed ahead."""
     top = list(candidates[:ANSWER_PASSAGES])
     cosines = [c.dense_score if use_cosine else None for c in top]
-    spans = candidate_spans(q, [c.chunk for c in top], [c.score for c in top], cosines, fold)
+    ready = [readings.get(c.chunk_id) for c in top] if readings else ()
+    chunks = [c.chunk for c in top]
+    spans = candidate_spans(q, chunks, [c.score for c in top], cosines, fold, ready)
     union = fold(" ".join(f"{c.chunk.title} {c.chunk.section} {c.chunk.text}" for c in top))
     known = [c for c in cosines if c is not None]
     return Evidence(spans, union, coverage(q, union), max(known) if known else None)
@@ -104,6 +112,7 @@ def compose(
     fold: Callable[[str], str],
     threshold: float | None = None,
     use_cosine: bool = True,
+    readings: Mapping[int, PassageReading] | None = None,
 ) -> Decision:
     """Pick the span the model rates highest; answer when the gate's support clears the cut."""
     if not candidates:
@@ -113,7 +122,7 @@ def compose(
         return Decision(False, 0.0, answer=reason, reason=reason)
     if not q.terms:  # "哪一年？", "是什么？": nothing to look for, only how to ask
         return Decision(False, 0.0, answer=NO_TERMS_REASON, reason=NO_TERMS_REASON)
-    ev = gather_evidence(q, candidates, fold, use_cosine)
+    ev = gather_evidence(q, candidates, fold, use_cosine, readings)
     if not ev.spans:
         return Decision(False, 0.0, reason=NO_SENTENCE_REASON, evidence=ev)
     scores = model.span.score(span_matrix(ev.spans))

@@ -74,8 +74,12 @@ def _entity_words(answer_type: str, passage_text: str) -> tuple[str, ...]:
     return tuple(w for w, f in _pos_words(passage_text) if f.startswith(tags))
 
 
+@functools.lru_cache(maxsize=16384)
 def holds_type(answer_type: str, text: str, passage_text: str) -> bool:
-    """Whether ``text`` (inside ``passage_text``) holds a value of ``answer_type``."""
+    """Whether ``text`` (inside ``passage_text``) holds a value of ``answer_type``.
+
+    Cached: every question of a type asks it of each candidate span of its passages, which
+    repeat across questions (~10% of compose)."""
     if answer_type in ENTITY_TYPES and any(
         w in text for w in _entity_words(answer_type, passage_text)
     ):

@@ -20,6 +20,7 @@ from wenda.index.models import Answer, Mode, Passage
 from wenda.index.query.answer import Candidate, Decision, answer_offsets, compose
 from wenda.index.query.features import SPAN_FEATURES
 from wenda.index.query.model import ShippedModels
+from wenda.index.query.passages import PassageReading, passage_view, read_passage
 from wenda.index.query.question import Question, read_question
 from wenda.index.query.question_words import shipped_question_words
 from wenda.index.query.retrieve import lexical_candidates, retrieve
@@ -27,6 +28,8 @@ from wenda.index.store.base import IndexReader
 from wenda.index.store.lexical import ChineseTokenizer
 
 _COV_PASSAGE = SPAN_FEATURES.index("cov_passage")
+READ_AHEAD = 3
+"""Lexical top passages the question is read against during the encode."""
 STAGES = ("analyse", "encode", "retrieve", "fetch", "compose")
 """``analyse`` (question read + BM25) runs during ``encode``, so the stages overlap."""
 Composer = Callable[[Question, list[Candidate]], Decision]
@@ -107,7 +110,24 @@ class _LexicalSide:
     terms: list[str]
     question: Question
     hits: list[tuple[int, float]]
+    readings: dict[int, PassageReading]  # the question read against the lexical top
     ms: float
+
+
+def _read_ahead(
+    reader: IndexReader, question: Question, hits: list[tuple[int, float]]
+) -> dict[int, PassageReading]:
+    """Read the question against the lexical top passages while the encoder runs: most
+    are among the final top (measured in bench/results.md), so compose only assembles."""
+    if not question.terms or question.is_keyword:
+        return {}
+    ids = [cid for cid, _ in hits[:READ_AHEAD]]
+    chunks = reader.chunks(ids)
+    return {
+        cid: read_passage(question, passage_view(chunks[cid], match_form))
+        for cid in ids
+        if cid in chunks
+    }
 
 
 class QuestionPipeline:
@@ -169,7 +189,9 @@ class QuestionPipeline:
                 text, terms, reader.term_idf, match_form, shipped_question_words()
             )
             hits = lexical_candidates(reader, terms, mode, self.config.candidate_k)
-            return _LexicalSide(terms, question, hits, (time.perf_counter() - started) * 1000)
+            readings = _read_ahead(reader, question, hits)
+            ms = (time.perf_counter() - started) * 1000
+            return _LexicalSide(terms, question, hits, readings, ms)
 
         vector = None
         if mode == "bm25":
@@ -208,7 +230,13 @@ class QuestionPipeline:
             dense = vector is not None and self.config.comparable_cosines
             model = self.models.dense if dense else self.models.lexical
             decision = compose(
-                question, candidates, model, match_form, self.config.threshold, use_cosine=dense
+                question,
+                candidates,
+                model,
+                match_form,
+                self.config.threshold,
+                use_cosine=dense,
+                readings=side.readings,
             )
         lap("compose")
         return PipelineResult(question, candidates, decision, reader.version, timings)

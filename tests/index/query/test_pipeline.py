@@ -127,3 +127,42 @@ def test_a_failing_lexical_side_fails_the_question(
     monkeypatch.setattr(core.pipeline.tokenizer, "query_terms", broken)
     with pytest.raises(RuntimeError, match="tokenizer broke"):
         core.ask("川渝两地住院费用直接结算的定点医疗机构有多少家？")
+
+
+def test_passages_read_during_the_encode_give_the_same_answer(
+    core: Wenda, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lexical top passages are read against the question ahead (``READ_AHEAD``); compose
+    then assembles, and must decide exactly as if it had read every passage itself."""
+    import wenda.index.query.pipeline as pipeline_module
+
+    real = pipeline_module.compose
+    checked: list[int] = []
+
+    def both_ways(
+        q: Question, candidates: list[Candidate], *args: object, **kw: object
+    ) -> Decision:
+        readings = kw.pop("readings")
+        assert isinstance(readings, dict)
+        ahead = real(q, candidates, *args, readings=readings, **kw)  # type: ignore[arg-type]
+        fresh = real(q, candidates, *args, **kw)  # type: ignore[arg-type]
+        assert ahead.evidence is not None and fresh.evidence is not None
+        assert [s.features for s in ahead.evidence.spans] == [
+            s.features for s in fresh.evidence.spans
+        ]
+        assert (ahead.answer, ahead.support, ahead.reason) == (
+            fresh.answer,
+            fresh.support,
+            fresh.reason,
+        )
+        checked.append(sum(c.chunk_id in readings for c in candidates[:3]))
+        return ahead
+
+    monkeypatch.setattr(pipeline_module, "compose", both_ways)
+    for question in (
+        "川渝两地住院费用直接结算的定点医疗机构有多少家？",
+        "成达万高铁何时获得批复？",
+        "重庆的市长是谁？",
+    ):
+        core.ask(question)
+    assert len(checked) == 3 and sum(checked) > 0  # some top passages were read ahead

@@ -1,0 +1,190 @@
+"""A passage's candidate spans, and the question read against one passage.
+
+Why: both are the per-passage half of the answer features (``features.candidate_spans``
+combines the top passages'). The view depends on the passage only, so it is cached: the
+same top passages come back for many questions. The reading depends on the question and
+the passage only, so the pipeline computes it for the likely top passages (the lexical
+ones) on its helper thread while the encoder runs, and the compose stage after the encode
+only assembles.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from wenda.index.ingest.sentences import split_sentences
+from wenda.index.models import Chunk
+from wenda.index.query.answer_types import holds_type
+from wenda.index.query.numbers import num_missing, ordinal_conflict, unit_hit
+from wenda.index.query.question import Question
+
+MAX_SPAN_CHARS = 200  # an answer longer than this is not a short answer any more
+FOCUS_WINDOW = 12
+FIXED = ("has_number", "position", "first", "log_len", "pair", "ends_colon")
+"""Span features of the text alone, in ``Piece.fixed`` order."""
+PER_PIECE = ("order", "unit_hit", "num_missing", "ordinal_conflict", "type_hit", "focus_near")
+"""Span features of the question against one span, in ``PassageReading.per_piece`` order."""
+_DIGIT = re.compile(r"\d")
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A sentence (``i == j``) or a pair of consecutive sentences of one passage."""
+
+    i: int
+    j: int
+    start: int
+    end: int
+    text: str
+    folded: str
+    key: str  # whitespace-squashed text: one candidate per distinct text
+    mid: int  # end of the first sentence of a pair (-1 for one sentence)
+    fixed: tuple[float, ...]  # the features of the text alone (``FIXED``)
+
+
+@dataclass(frozen=True)
+class PassageView:
+    """What candidate generation needs of a passage and not of the question."""
+
+    folded: tuple[str, ...]  # each sentence in matching form
+    pieces: tuple[Piece, ...]
+    whole: str  # title, section and text in matching form
+    head: str  # title and section
+    body: str  # text
+
+
+def passage_view(chunk: Chunk, fold: Callable[[str], str]) -> PassageView:
+    return _view(chunk.title, chunk.section, chunk.text, fold)
+
+
+@functools.lru_cache(maxsize=4096)
+def _view(title: str, section: str, text: str, fold: Callable[[str], str]) -> PassageView:
+    sents = split_sentences(text)
+    folded = tuple(fold(text[s:e]) for s, e in sents)
+    heading = section.strip()
+    pieces = []
+    n = len(sents)
+    for i in range(n):
+        for j in (i, i + 1):
+            if j >= n:
+                continue
+            start, end = sents[i][0], sents[j][1]
+            piece = text[start:end]
+            if j == i and (len(piece.strip()) < 4 or piece.strip() == heading):
+                continue
+            if j > i and (end - start) > MAX_SPAN_CHARS:
+                continue
+            span_folded = folded[i] if i == j else fold(piece)
+            key = " ".join(piece.split())
+            mid = sents[i][1] if j > i else -1
+            fixed = (
+                float(bool(_DIGIT.search(span_folded))),
+                i / n,
+                float(i == 0),
+                math.log1p(len(piece)) / 5.0,
+                float(j > i),
+                float(piece.rstrip().endswith((":", "："))),
+            )
+            pieces.append(Piece(i, j, start, end, piece, span_folded, key, mid, fixed))
+    return PassageView(
+        folded,
+        tuple(pieces),
+        fold(f"{title} {section} {text}"),
+        fold(f"{title} {section}"),
+        fold(text),
+    )
+
+
+@dataclass(frozen=True)
+class PassageReading:
+    """The question against every piece of one passage: nothing here depends on the
+    other passages, so it can be computed before retrieval has finished."""
+
+    view: PassageView
+    in_sentences: np.ndarray  # (sentences, terms): 1 where the sentence holds the term
+    positions: list[list[int]]  # per piece, each term's first position (-1: absent)
+    covered: np.ndarray  # per piece, characters of question terms (every occurrence)
+    present: np.ndarray  # (pieces, needles): ``needles(q)`` substring tests
+    per_piece: np.ndarray  # (pieces, len(PER_PIECE))
+
+
+def needles(q: Question) -> tuple[tuple[str, ...], ...]:
+    """The character n-gram and term lists whose presence per span is a feature."""
+    return q.bigrams, q.trigrams, q.wh_context, q.focus
+
+
+def read_passage(q: Question, view: PassageView) -> PassageReading:
+    terms = q.terms
+    hay = [p.folded for p in view.pieces]
+    positions = [[h.find(t) for t in terms] for h in hay]
+    lengths = np.array([len(t) for t in terms], dtype=np.float64)
+    counts = [
+        [h.count(t) if at >= 0 else 0 for t, at in zip(terms, where, strict=True)]
+        for h, where in zip(hay, positions, strict=True)
+    ]
+    covered = np.array(counts, dtype=np.float64).reshape(len(hay), len(terms)) @ lengths
+    lists = needles(q)
+    present = presence([g for grams in lists for g in grams], hay)
+    focus_lo = sum(len(grams) for grams in lists) - len(q.focus)
+    rows = []
+    for p, where, found in zip(view.pieces, positions, present, strict=True):
+        hit = q.answer_type is not None and holds_type(q.answer_type, p.folded, view.body)
+        near = hit and found[focus_lo:].any() and focus_near(q, p.folded, view.body)
+        rows.append(
+            (
+                in_order(where),
+                unit_hit(q.unit, p.folded),
+                num_missing(q, p.folded),
+                ordinal_conflict(q, p.folded),
+                float(hit),
+                float(near),
+            )
+        )
+    return PassageReading(
+        view,
+        presence(terms, view.folded),
+        positions,
+        covered,
+        present,
+        np.array(rows, dtype=np.float64).reshape(len(hay), len(PER_PIECE)),
+    )
+
+
+def presence(needles: Sequence[str], hay: Sequence[str]) -> np.ndarray:
+    """(len(hay), len(needles)) float matrix: 1 where the needle is a substring."""
+    return np.array([[t in h for t in needles] for h in hay], dtype=np.float64).reshape(
+        len(hay), len(needles)
+    )
+
+
+def in_order(positions: Sequence[int]) -> float:
+    """Share of matched terms in question order (longest increasing subsequence), from
+    each term's first position in the text (-1: absent)."""
+    seq = [p for p in positions if p >= 0]
+    if len(seq) < 2:
+        return 0.0
+    tails: list[int] = []
+    for p in seq:
+        i = bisect.bisect_left(tails, p)
+        tails[i : i + 1] = [p]
+    return len(tails) / len(seq)
+
+
+def focus_near(q: Question, folded: str, passage_folded: str) -> bool:
+    """Whether a value of the asked type sits next to the focus term ("新建3座机场",
+    "票价为50元"): co-occurring somewhere in a long sentence is weaker evidence."""
+    assert q.answer_type is not None
+    for t in q.focus:
+        at = folded.find(t)
+        while at >= 0:
+            window = folded[max(0, at - FOCUS_WINDOW) : at + len(t) + FOCUS_WINDOW]
+            if holds_type(q.answer_type, window.replace(t, " "), passage_folded):
+                return True
+            at = folded.find(t, at + 1)
+    return False
