@@ -10,7 +10,7 @@ and the seeds dev questions cycled (different lengths and passages every request
 encoder's caches are as cold as in real use). The server's own ``took_ms`` (``core.ask``)
 splits the rest into core work and HTTP + framework.
 
-    python bench/ask_overhead.py [--rounds 3] [--repeats 5] [--out FILE]
+    python bench/ask_overhead.py [--rounds 3] [--repeats 20] [--out FILE]
 """
 
 from __future__ import annotations
@@ -167,7 +167,7 @@ def measure(rounds: int, repeats: int, work: Path) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--repeats", type=int, default=5, help="passes over each set per round")
+    parser.add_argument("--repeats", type=int, default=20, help="passes over each set per round")
     parser.add_argument("--out", type=Path, help="also write the markdown here")
     args = parser.parse_args(argv)
     WORK.mkdir(parents=True, exist_ok=True)

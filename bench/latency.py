@@ -222,14 +222,18 @@ def run_core(
         f"### core.ask() latency, in-process (default mode {mode}, top_k=5, one caller)",
         "",
         f"{len(questions)} questions x 2 passes; stage times in a separate pass, as reported "
-        "by the pipeline itself (`core.run_pipeline(q).timings`): `analyse` = tokens and "
-        "question reading, `retrieve` = dense + BM25 search, fusion and rerank, `fetch` = "
-        "chunk records, `compose` = answer spans, the answer model and the refusal reason.",
+        "by the pipeline itself (`core.run_pipeline(q).timings`): `analyse` = tokens, "
+        "question reading, BM25 search and reading the lexical top passages, on a helper "
+        "thread *during* `encode` (so it is not added to ask()), `retrieve` = dense search, "
+        "fusion and rerank, `fetch` = chunk records, `compose` = answer spans, the answer "
+        "model and the refusal reason.",
         "",
         core_table(results),
         "",
     ]
-    lines += [f"- {r.corpus}: largest parts of ask(): {dominant(r)}" for r in results]
+    lines += [
+        f"- {r.corpus}: largest parts (analyse runs during encode): {dominant(r)}" for r in results
+    ]
     lines += ["", overhead]
     return "\n".join(lines), {r.corpus: median(r.ask) for r in results}
 

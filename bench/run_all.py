@@ -33,7 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hnsw-sizes", default="10000,100000,200000,1000000")
     parser.add_argument("--hnsw-budget", type=float, default=480.0, help="max s per HNSW build")
     steps = (
-        "quality,build,vscommit,small2big,spandense,latency,askoverhead,scale,backends,store,stress"
+        "quality,build,vscommit,small2big,spandense,latency,askoverhead,servecommit,scale,backends,"
+        "store,stress"
     )
     parser.add_argument("--skip", default="", help=f"comma list of: {steps}")
     args = parser.parse_args(argv)
@@ -138,7 +139,11 @@ def main(argv: list[str] | None = None) -> int:
     if "askoverhead" not in skip:  # issue 14: POST /ask against the bare encode, 1 client
         from bench.ask_overhead import measure as measure_ask_overhead
 
-        add(timed("POST /ask vs encode", lambda: measure_ask_overhead(3, 5, work / "askoverhead")))
+        add(timed("POST /ask vs encode", lambda: measure_ask_overhead(3, 20, work / "askoverhead")))
+    if "servecommit" not in skip:  # issue 14: the lone-client fast path costs others nothing
+        from bench.serve_vs_commit import compare as serve_vs_commit
+
+        add(timed("serve vs commit", lambda: serve_vs_commit("ee545de", 2, 240, work / "svc")))
     if "scale" not in skip:
         from wenda.index.settings import Settings
 

@@ -27,3 +27,35 @@ def test_clients_read_the_servers_answers(tmp_path: Path) -> None:
 def test_bare_encode_times_every_question() -> None:
     times = bare_encode(HashingEmbedder(64), QUESTIONS, repeats=3)
     assert len(times) == 6 and all(t > 0 for t in times)
+
+
+def test_serve_vs_commit_levels_and_link_tree(tmp_path: Path) -> None:
+    """The comparison's load levels read real answers, and its link tree makes another
+    checkout's folders the ``wenda`` package of a subprocess."""
+    import asyncio
+    import subprocess
+    import sys
+
+    from bench.serve_vs_commit import level, link_tree
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "cities.txt").write_text("成都别称蓉城。重庆别称山城。", "utf-8")
+    with ServeProcess(tmp_path) as server:
+        server.wait_for(lambda: server.get("/readyz").status_code == 200, 120)
+        rps, p50 = asyncio.run(level(server.url, 2, 6, QUESTIONS))
+        assert rps > 0 and p50 > 0
+    tree = tmp_path / "tree"
+    for part in ("index", "api", "bot"):
+        (tree / part).mkdir(parents=True)
+        (tree / part / "marker.py").write_text(f"PART = {part!r}\n", "utf-8")
+    path = link_tree(tree, tmp_path / "shim")
+    probe = "import wenda.api.marker as m, wenda.index.marker as i; print(m.PART, i.PART)"
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={"PYTHONPATH": path},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.split() == ["api", "index"]
