@@ -22,8 +22,12 @@
   const passagesList = $("passages");
   const indexInfo = $("index-info");
 
+  const keyForm = $("key-form");
+  const keyInput = $("api-key");
+
   const docCache = new Map(); // doc_id -> Promise of {text, title}
   let current = null; // AbortController of the question in flight
+  let pendingQuestion = null; // asked while the server wanted a key we did not have
   const talk = WendaConversation.create(readError); // follow-ups, history, votes
 
   function el(tag, className, text) {
@@ -230,10 +234,18 @@
       const resolved = await talk.resolve(question, controller.signal);
       const response = await fetch("ask", {
         method: "POST",
-        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        headers: WendaKey.headers({ "Content-Type": "application/json", Accept: "application/json" }),
         body: JSON.stringify({ question: resolved }),
         signal: controller.signal,
       });
+      if (response.status === 401) {
+        // the server wants an API key: ask for it, then ask the question again
+        setStatus(await readError(response), true);
+        keyForm.hidden = false;
+        pendingQuestion = question;
+        keyInput.focus();
+        return;
+      }
       if (!response.ok) {
         setStatus(await readError(response), true);
         return;
@@ -281,6 +293,21 @@
       indexInfo.textContent = "无法获取索引状态";
     }
   }
+
+  keyForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const key = keyInput.value.trim();
+    if (!key) {
+      keyInput.focus();
+      return;
+    }
+    WendaKey.set(key);
+    keyInput.value = "";
+    keyForm.hidden = true;
+    const question = pendingQuestion || input.value.trim();
+    pendingQuestion = null;
+    if (question) ask(question);
+  });
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();

@@ -3,6 +3,39 @@
 // dependencies; text only ever goes in through textContent. Loaded before app.js.
 "use strict";
 
+// The API key, when the server asks for one (WENDA_API_KEYS): typed once into the page,
+// kept for this tab only (sessionStorage), sent as "Authorization: Bearer <key>".
+const WendaKey = {
+  STORE: "wenda-api-key",
+  memory: "",
+
+  get() {
+    try {
+      return sessionStorage.getItem(WendaKey.STORE) || WendaKey.memory;
+    } catch (_) {
+      return WendaKey.memory;
+    }
+  },
+
+  set(key) {
+    WendaKey.memory = key || "";
+    try {
+      if (key) sessionStorage.setItem(WendaKey.STORE, key);
+      else sessionStorage.removeItem(WendaKey.STORE);
+    } catch (_) {
+      /* private mode: the key lives in memory only */
+    }
+  },
+
+  // ``extra`` plus the Authorization header when a key is set.
+  headers(extra) {
+    const headers = Object.assign({}, extra);
+    const key = WendaKey.get();
+    if (key) headers.Authorization = "Bearer " + key;
+    return headers;
+  },
+};
+
 // Pure helpers (no DOM), shared with app.js and loaded by the tests under node.
 const WendaView = {
   FOLD_RATIO: 0.5, // passages scoring under half the first one are folded away
@@ -85,7 +118,10 @@ const WendaConversation = {
       try {
         const response = await fetch("followup", {
           method: "POST",
-          headers: { "Content-Type": "application/json", Accept: "application/json" },
+          headers: WendaKey.headers({
+            "Content-Type": "application/json",
+            Accept: "application/json",
+          }),
           body: JSON.stringify({ history: history, question: question }),
           signal: signal,
         });
@@ -117,7 +153,10 @@ const WendaConversation = {
       try {
         const response = await fetch("feedback", {
           method: "POST",
-          headers: { "Content-Type": "application/json", Accept: "application/json" },
+          headers: WendaKey.headers({
+            "Content-Type": "application/json",
+            Accept: "application/json",
+          }),
           body: JSON.stringify({
             vote: kind,
             question: shown.question,

@@ -1,13 +1,15 @@
 // Drives the real page scripts (api/static/conversation.js + app.js) under node against a
 // running Wenda server, with a minimal stand-in DOM: ask, follow up, vote, report JSON.
-// usage: node page_driver.js BASE_URL STATIC_DIR QUESTION FOLLOWUP
+// usage: node page_driver.js BASE_URL STATIC_DIR QUESTION FOLLOWUP [API_KEY]
+// With API_KEY the first question is asked without a key: the page must ask for one, and
+// answer once it is typed into the key form.
 "use strict";
 
 const fs = require("fs");
 const path = require("path");
 const vm = require("vm");
 
-const [base, staticDir, first, followup] = process.argv.slice(2);
+const [base, staticDir, first, followup, apiKey] = process.argv.slice(2);
 
 class Node {
   constructor(tag, text) {
@@ -65,7 +67,9 @@ const ids = {};
 const make = (id, tag) => { ids[id] = new Node(tag || "div"); ids[id].id = id; return ids[id]; };
 for (const id of ["ask-form", "q", "submit", "count", "status", "result", "answer-card",
   "answer-heading", "answer", "meta", "passages-heading", "passages", "index-info",
-  "understood", "feedback", "feedback-note", "conversation", "history", "new-chat"]) make(id);
+  "understood", "feedback", "feedback-note", "conversation", "history", "new-chat",
+  "key-form", "api-key"]) make(id);
+ids["key-form"].hidden = true;
 ids.result.hidden = true;
 ids.feedback.hidden = true;
 const votes = ["up", "down"].map((v) => { const b = new Node("button"); b.dataset.vote = v; return b; });
@@ -85,6 +89,7 @@ Object.assign(globalThis, {
   sessionStorage: {
     getItem: (k) => (store.has(k) ? store.get(k) : null),
     setItem: (k, v) => store.set(k, String(v)),
+    removeItem: (k) => store.delete(k),
   },
 });
 const realFetch = globalThis.fetch;
@@ -128,9 +133,21 @@ async function ask(question) {
   return snapshot();
 }
 
+async function askForKey(question) {
+  ids.q.value = question;
+  ids["ask-form"].dispatch("submit");
+  await until(() => !ids["key-form"].hidden && ids.submit.disabled === false, "the key form");
+  const prompt = ids.status.textContent;
+  ids["api-key"].value = apiKey;
+  ids["key-form"].dispatch("submit");
+  await until(() => ids.answer.textContent && ids.submit.disabled === false, "an answer");
+  return { prompt: prompt, answer: snapshot(), form_hidden: ids["key-form"].hidden };
+}
+
 (async () => {
   await until(() => ids["index-info"].textContent.startsWith("已收录"), "index info");
-  const one = await ask(first);
+  const keyed = apiKey ? await askForKey(first) : null;
+  const one = keyed ? keyed.answer : await ask(first);
   const two = await ask(followup);
   votes[1].dispatch("click");
   await until(() => ids["feedback-note"].textContent.startsWith("谢谢"), "the vote");
@@ -141,6 +158,8 @@ async function ask(question) {
     second: two,
     vote_note: ids["feedback-note"].textContent,
     history_after_new_chat: JSON.parse(store.get("wenda-history")),
+    key: keyed && { prompt: keyed.prompt, form_hidden: keyed.form_hidden,
+      stored: store.get("wenda-api-key") || null },
   }));
 })().catch((error) => {
   console.error(error.stack || String(error));

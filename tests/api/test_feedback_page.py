@@ -117,3 +117,26 @@ def test_the_page_scripts_ask_follow_up_and_vote_against_a_real_server(own_root:
     [vote] = FeedbackStore.in_index_dir(own_root / "idx").records()
     assert vote.vote == "down" and vote.source == "web" and vote.question == "那重庆呢？"
     assert vote.resolved_question.startswith("重庆") and vote.chunk_ids
+
+
+def test_the_page_asks_for_the_api_key_when_the_server_wants_one(own_root: Path) -> None:
+    """With WENDA_API_KEYS set, the page's first question gets a 401: it shows the key form,
+    and once the key is typed it asks again and sends the key with every later request."""
+    if NODE is None:
+        pytest.skip("node is not installed")
+    key = "page-key-0123456789abcdef"
+    question = "川渝两地住院费用直接结算的定点医疗机构有多少家？"
+    app = create_app(make_settings(own_root, api_keys=[key]))
+    with LiveServer(app) as server:
+        wait_until(lambda: httpx.get(server.url + "/readyz").status_code == 200, timeout=60)
+        assert httpx.post(server.url + "/ask", json={"question": question}).status_code == 401
+        driver = Path(__file__).with_name("page_driver.js")
+        args = [NODE, str(driver), server.url, str(STATIC_DIR), question, "那重庆呢？", key]
+        out = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    page = json.loads(out.stdout)
+    assert page["key"]["prompt"].startswith("需要 API 密钥")
+    assert page["key"]["form_hidden"] and page["key"]["stored"] == key
+    assert "5182家" in page["first"]["answer"]
+    assert "1887家" in page["second"]["answer"]  # the follow-up and the ask carried the key
+    assert page["vote_note"] == "谢谢你的反馈！"  # and so did the vote
