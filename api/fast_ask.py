@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from wenda.api.routes_ask import _answer_response, router
+from wenda.api.routes_ask import answer_response, router
 from wenda.api.schemas import AskRequest
 from wenda.index.errors import WendaError
 
@@ -47,7 +47,7 @@ class FastAskMiddleware:
         if request is not None and core is not None:
             try:
                 response, answerable = await state.ask_scheduler.run(
-                    _answer_response, core, request.question, request.top_k
+                    answer_response, core, request.question, request.top_k
                 )
             except WendaError:
                 pass  # the route raises it again and renders its 4xx

@@ -35,7 +35,7 @@ ASK_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _answer_response(core: Core, question: str, top_k: int) -> tuple[JSONResponse, bool]:
+def answer_response(core: Core, question: str, top_k: int) -> tuple[JSONResponse, bool]:
     """The core's answer, already rendered as JSON: all of it runs in the worker thread."""
     result = core.ask(question, top_k)
     data = result.to_dict()
@@ -55,9 +55,7 @@ async def answer(request: Request, question: str, top_k: int) -> JSONResponse:
     """
     app = request.app
     core = loaded_core(app.state.wenda)
-    response, answerable = await app.state.ask_scheduler.run(
-        _answer_response, core, question, top_k
-    )
+    response, answerable = await app.state.ask_scheduler.run(answer_response, core, question, top_k)
     app_metrics(app).observe_answer("ask", answerable)
     return response
 
