@@ -36,7 +36,7 @@ ASK_ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def answer_response(core: Core, question: str, top_k: int) -> tuple[JSONResponse, bool]:
-    """The core's answer, already rendered as JSON: all of it runs in the worker thread."""
+    """The core's answer, already rendered as JSON, wherever the scheduler runs it."""
     result = core.ask(question, top_k)
     data = result.to_dict()
     data["took_ms"] = round(float(result.took_ms), 2)
