@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+STARTUP_FAILURE = 3  # uvicorn's exit code when the server never started (port in use, ...)
 
 
 def _port(value: str) -> int:
@@ -43,6 +44,7 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     """Serve until interrupted; returns the process exit code."""
     import uvicorn
     from wenda.api.app import create_app
+    from wenda.api.logs import write_off_loop
     from wenda.api.scheduling import AskScheduler
     from wenda.api.server import protocol_class
     from wenda.api.settings import ApiSettings
@@ -58,7 +60,7 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     _show_own_logs(level.upper())
     scheduler = AskScheduler()
     app = create_app(settings, scheduler=scheduler)
-    uvicorn.run(
+    config = uvicorn.Config(  # configures uvicorn's loggers
         app,
         host=host,
         port=port,
@@ -68,7 +70,15 @@ def run(args: argparse.Namespace, settings: Any) -> int:
         limit_concurrency=settings.max_connections,
         timeout_keep_alive=5,
     )
-    return 0
+    logs = write_off_loop()  # access lines and Wenda's own: written by a thread, not the loop
+    server = uvicorn.Server(config)
+    try:
+        server.run()
+    except KeyboardInterrupt:  # pragma: no cover - as uvicorn.run: a second Ctrl-C
+        pass
+    finally:
+        logs.stop()
+    return 0 if server.started else STARTUP_FAILURE
 
 
 def _show_own_logs(level: str) -> None:

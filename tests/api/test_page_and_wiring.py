@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import re
 import subprocess
 import sys
@@ -95,7 +96,15 @@ def test_serve_uses_settings_host_and_port_by_default(
     import uvicorn
 
     seen: dict[str, Any] = {}
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(app=app, **kw))
+
+    def run(server: uvicorn.Server, sockets: Any = None) -> None:
+        config = server.config
+        seen.update(app=config.app, host=config.host, port=config.port)
+        seen["root_handlers"] = list(logging.getLogger().handlers)
+        server.started = True
+
+    monkeypatch.setattr(uvicorn.Server, "run", run)
+    before = list(logging.getLogger().handlers)
     settings = make_settings(tmp_path, host="0.0.0.0", port=8123)
     args = _parser().parse_args(["serve"])
     assert args.func is api_cli.run
@@ -106,6 +115,9 @@ def test_serve_uses_settings_host_and_port_by_default(
     args = _parser().parse_args(["serve", "--host", "127.0.0.2", "--port", "9001"])
     assert args.func(args, settings) == 0
     assert (seen["host"], seen["port"]) == ("127.0.0.2", 9001)
+    # while serving, the root logger wrote through a queue; afterwards its handlers are back
+    assert any(type(h).__name__ == "_Unformatted" for h in seen["root_handlers"])
+    assert logging.getLogger().handlers == before
 
 
 @pytest.mark.parametrize("port", ["0", "70000", "http"])

@@ -1,0 +1,50 @@
+"""Log lines are written by a listener thread, not by the caller (the event loop)."""
+
+from __future__ import annotations
+
+import io
+import logging
+import threading
+
+from uvicorn.logging import AccessFormatter
+from wenda.api.logs import write_off_loop
+
+
+class _Recording(logging.StreamHandler):  # type: ignore[type-arg]
+    def __init__(self, stream: io.StringIO) -> None:
+        super().__init__(stream)
+        self.threads: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.threads.append(threading.current_thread().name)
+        super().emit(record)
+
+
+def test_access_lines_keep_their_text_and_are_written_by_another_thread() -> None:
+    access, other = logging.getLogger("test.access"), logging.getLogger("test.other")
+    out, err = io.StringIO(), io.StringIO()
+    writer, other_writer = _Recording(out), _Recording(err)
+    writer.setFormatter(AccessFormatter('%(client_addr)s - "%(request_line)s" %(status_code)s'))
+    access.addHandler(writer)
+    other.addHandler(other_writer)
+    other_writer.setLevel(logging.WARNING)
+    access.setLevel(logging.INFO)
+    other.setLevel(logging.INFO)
+    access.propagate = other.propagate = False
+    try:
+        logs = write_off_loop(["test.access", "test.other", "test.none"])
+        assert writer not in access.handlers  # moved behind the queue
+        access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5", "POST", "/ask", "1.1", 200)
+        other.info("below the handler's level: dropped")
+        other.warning("索引加载失败 %s", "v1")
+        logs.stop()  # writes what is queued, puts the handlers back
+        assert access.handlers == [writer] and other.handlers == [other_writer]
+    finally:
+        for logger in (access, other):
+            for handler in list(logger.handlers):
+                logger.removeHandler(handler)
+    assert out.getvalue() == '127.0.0.1:5 - "POST /ask HTTP/1.1" 200 OK\n'  # uvicorn's format
+    assert err.getvalue() == "索引加载失败 v1\n"  # each handler saw only its own logger
+    here = threading.current_thread().name
+    assert writer.threads and all(name != here for name in writer.threads)
+    assert other_writer.threads and all(name != here for name in other_writer.threads)
