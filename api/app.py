@@ -17,6 +17,7 @@ from importlib.metadata import version as package_version
 
 import anyio
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 from wenda.api import routes_admin, routes_ask, routes_docs, routes_feedback, routes_health
 from wenda.api.auth import ApiProtectionMiddleware
@@ -147,4 +148,12 @@ def create_app(
     for module in (routes_ask, routes_docs, routes_health, routes_admin, routes_feedback):
         app.include_router(module.router)
     mount_web(app)
+    if settings.cors_origins:  # outermost: preflights are answered before keys and limits
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type"],
+            max_age=600,
+        )
     return app

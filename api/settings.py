@@ -39,7 +39,15 @@ class ApiSettings(Settings):
         description="Bearer tokens required on /ask and /v1/* (comma-separated; empty = open).",
     )
 
-    @field_validator("api_keys", mode="before")
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description=(
+            "Browser origins allowed to call the API from their own pages (CORS), e.g. a web "
+            "chat client on another host (comma-separated; empty = none; * = any)."
+        ),
+    )
+
+    @field_validator("api_keys", "cors_origins", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:
         """Accept "k1,k2" (the natural way to write a list in an env var) as well as a list."""
