@@ -16,7 +16,7 @@ from __future__ import annotations
 import hmac
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from fastapi.responses import JSONResponse
 from limits import RateLimitItemPerMinute
@@ -86,14 +86,20 @@ class ApiProtectionMiddleware:
     """Bearer API keys (when configured) and a per-client rate limit (when configured)."""
 
     def __init__(
-        self, app: ASGIApp, api_keys: Sequence[str] = (), rate_limit_per_minute: int | None = None
+        self,
+        app: ASGIApp,
+        api_keys: Sequence[str] = (),
+        rate_limit_per_minute: int | None = None,
+        protects: Callable[[str], bool] = is_protected,
     ) -> None:
+        """``protects``: which paths need a key (the API's; ``wenda mcp`` guards all)."""
         self.app = app
         self.api_keys = tuple(k for k in api_keys if k)
         self.limiter = RateLimiter(rate_limit_per_minute) if rate_limit_per_minute else None
+        self.protects = protects
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not is_protected(scope.get("path", "")):
+        if scope["type"] != "http" or not self.protects(scope.get("path", "")):
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)

@@ -194,7 +194,24 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         if args.transport == "stdio":
             server.run("stdio")
         else:
-            server.run("streamable-http", host=args.host, port=args.port)
+            serve_http(server, settings, args.host, args.port)
     finally:
         holder.close()
     return 0
+
+
+def serve_http(server: Any, settings: Settings, host: str, port: int) -> None:
+    """Streamable HTTP at ``/mcp``, behind the API's keys and rate limit (WENDA_API_KEYS,
+    WENDA_RATE_LIMIT_PER_MINUTE): every path needs a key when keys are set."""
+    import uvicorn
+    from wenda.api.auth import ApiProtectionMiddleware
+    from wenda.api.settings import ApiSettings
+
+    api = ApiSettings.from_core(settings)
+    app = ApiProtectionMiddleware(
+        server.streamable_http_app(host=host),
+        api_keys=api.api_keys,
+        rate_limit_per_minute=api.rate_limit_per_minute,
+        protects=lambda path: True,
+    )
+    uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info")).run()

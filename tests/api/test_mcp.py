@@ -7,11 +7,13 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx
 import pytest
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
@@ -135,14 +137,16 @@ def test_a_missing_corpus_is_a_readable_tool_error(tmp_path: Path) -> None:
     run_mcp(tmp_path, scenario, WENDA_MODEL="hashing")
 
 
-def test_streamable_http_transport(root: Path) -> None:
+@contextmanager
+def http_server(root: Path, **env: str) -> Iterator[int]:
+    """``wenda mcp --transport streamable-http`` on a free port; yields the port."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    env = {**os.environ, **server_env(root, WENDA_MODEL="hashing")}
+    environ = {**os.environ, **server_env(root, WENDA_MODEL="hashing", **env)}
     args = [WENDA, "mcp", "--transport", "streamable-http", "--port", str(port)]
     with (root / "http.log").open("w") as log:
-        server = subprocess.Popen(args, cwd=root, env=env, stdout=log, stderr=log)
+        server = subprocess.Popen(args, cwd=root, env=environ, stdout=log, stderr=log)
     try:
 
         def listening() -> bool:
@@ -151,22 +155,43 @@ def test_streamable_http_transport(root: Path) -> None:
                 return probe.connect_ex(("127.0.0.1", port)) == 0
 
         wait_until(listening, timeout=60)
-
-        async def main() -> None:
-            async with (
-                streamable_http_client(f"http://127.0.0.1:{port}/mcp") as (read, write),
-                ClientSession(read, write, read_timeout_seconds=120) as session,
-            ):
-                await session.initialize()
-                names = {t.name for t in (await session.list_tools()).tools}
-                assert names == {"ask", "search", "get_document"}
-                ask = structured(await session.call_tool("ask", {"question": MEDICAL}))
-                assert ask["answerable"] is True and "5182家" in ask["answer"]
-
-        anyio.run(main)
+        yield port
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+async def ask_over_http(port: int, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    from mcp.shared._httpx_utils import create_mcp_http_client
+
+    async with (
+        create_mcp_http_client(headers=headers) as http,
+        streamable_http_client(f"http://127.0.0.1:{port}/mcp", http_client=http) as (read, write),
+        ClientSession(read, write, read_timeout_seconds=120) as session,
+    ):
+        await session.initialize()
+        names = {t.name for t in (await session.list_tools()).tools}
+        assert names == {"ask", "search", "get_document"}
+        return structured(await session.call_tool("ask", {"question": MEDICAL}))
+
+
+def test_streamable_http_transport(root: Path) -> None:
+    with http_server(root) as port:
+        ask = anyio.run(ask_over_http, port)
+    assert ask["answerable"] is True and "5182家" in ask["answer"]
+
+
+def test_streamable_http_needs_one_of_the_api_keys_when_they_are_set(root: Path) -> None:
+    key = "mcp-key-0123456789abcdef"
+    with http_server(root, WENDA_API_KEYS=key) as port:
+        url = f"http://127.0.0.1:{port}/mcp"
+        refused = httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
+        assert refused.status_code == 401
+        assert refused.json()["error"]["code"] == "missing_api_key"
+        wrong = httpx.post(url, json={}, headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "invalid_api_key"
+        ask = anyio.run(ask_over_http, port, {"Authorization": f"Bearer {key}"})
+    assert ask["answerable"] is True and "5182家" in ask["answer"]
 
 
 @pytest.mark.model
