@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from wenda.api.routes_ask import answer_response, router
+from wenda.api.routes_ask import respond, router
 from wenda.api.schemas import AskRequest
 from wenda.index.errors import WendaError
 
@@ -42,18 +42,14 @@ class FastAskMiddleware:
         if body is None:
             return  # the client left before its body arrived: no one to answer
         request = _parse(body)
-        state = self.fastapi_app.state
-        core = state.wenda.core
+        core = self.fastapi_app.state.wenda.core
         if request is not None and core is not None:
             try:
-                response, answerable = await state.ask_scheduler.run(
-                    answer_response, core, request.question, request.top_k
-                )
+                response = await respond(self.fastapi_app, core, request.question, request.top_k)
             except WendaError:
                 pass  # the route raises it again and renders its 4xx
             else:
                 scope["route"] = self._ask_route()
-                state.metrics.observe_answer("ask", answerable)
                 await response(scope, receive, send)
                 return
         await self.app(scope, _replay(body, receive), send)
