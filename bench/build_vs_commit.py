@@ -31,7 +31,7 @@ if __package__ in (None, ""):
 from wenda.index.evaluation import load_jsonl
 
 from bench.build import make_corpus
-from bench.common import REPO, SEED_CORPUS, SEEDS_DEV, WORK, log, md_table, write_report
+from bench.common import SEED_CORPUS, SEEDS_DEV, WORK, log, md_table, worktree, write_report
 
 BASELINE = "dd7577c"
 """The last commit before issue 14's work: fp32 ONNX export, 32-text batches, one session."""
@@ -102,17 +102,11 @@ class Side:
 
 def compare(commit: str, n_docs: int, rounds: int, work: Path) -> str:
     work.mkdir(parents=True, exist_ok=True)
-    tree = work / "baseline_tree"
-    subprocess.run(
-        ["git", "-C", str(REPO), "worktree", "add", "--detach", str(tree), commit],
-        check=True,
-        capture_output=True,
-    )
-    sides = {
-        f"commit {commit} (when issue 14 was filed)": Side("index", str(tree)),
-        "this checkout": Side("wenda.index", None),
-    }
-    try:
+    with worktree(commit, work / "baseline_tree") as tree:
+        sides = {
+            f"commit {commit} (when issue 14 was filed)": Side("index", str(tree)),
+            "this checkout": Side("wenda.index", None),
+        }
         corpus = work / "corpus"
         chars = make_corpus(corpus, n_docs)
         questions = [item.question for item in load_jsonl(SEEDS_DEV)]
@@ -127,12 +121,6 @@ def compare(commit: str, n_docs: int, rounds: int, work: Path) -> str:
                 side.seconds.append(report["seconds"])
                 side.chunks = report["chunks_total"]
                 side.ask_p50.append(side.time_asks(questions))
-    finally:
-        subprocess.run(
-            ["git", "-C", str(REPO), "worktree", "remove", "--force", str(tree)],
-            check=False,
-            capture_output=True,
-        )
     rates = {
         label: statistics.median(s.chunks / x for x in s.seconds) for label, s in sides.items()
     }

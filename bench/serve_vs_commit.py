@@ -30,7 +30,6 @@ if __package__ in (None, ""):
 from wenda.index.evaluation import load_jsonl
 
 from bench.common import (
-    REPO,
     SEED_CORPUS,
     SEEDS_DEV,
     WORK,
@@ -39,6 +38,7 @@ from bench.common import (
     machine_info,
     md_table,
     median,
+    worktree,
     write_report,
 )
 from bench.http_load import stop_server, wait_ready
@@ -88,13 +88,10 @@ def link_tree(tree: Path, shim: Path) -> str:
 
 
 def compare(commit: str, rounds: int, requests: int, work: Path) -> str:
-    tree = work / "tree"
-    git = ["git", "-C", str(REPO), "worktree"]
-    subprocess.run([*git, "add", "--detach", str(tree), commit], check=True, capture_output=True)
-    sides = {f"commit {commit}": link_tree(tree, work / "shim"), "this checkout": None}
     questions = [item.question for item in load_jsonl(SEEDS_DEV)]
     got: dict[tuple[str, int], list[tuple[float, float]]] = {}
-    try:
+    with worktree(commit, work / "tree") as tree:
+        sides = {f"commit {commit}": link_tree(tree, work / "shim"), "this checkout": None}
         for r in range(rounds):
             for i, (label, pythonpath) in enumerate(sides.items()):
                 log(f"serve_vs_commit: round {r + 1}, {label}")
@@ -107,8 +104,6 @@ def compare(commit: str, rounds: int, requests: int, work: Path) -> str:
                         )
                 finally:
                     stop_server(proc)
-    finally:
-        subprocess.run([*git, "remove", "--force", str(tree)], check=False, capture_output=True)
     rows = []
     labels = list(sides)
     for clients in LEVELS:

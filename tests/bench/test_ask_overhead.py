@@ -59,3 +59,22 @@ def test_serve_vs_commit_levels_and_link_tree(tmp_path: Path) -> None:
         check=True,
     )
     assert out.stdout.split() == ["api", "index"]
+
+
+def test_worktree_checks_a_commit_out_for_the_block_only(tmp_path: Path) -> None:
+    import subprocess
+
+    from bench.common import REPO, worktree
+
+    head = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    with worktree(head, tmp_path / "tree") as tree:
+        assert (tree / "README.md").read_bytes() == subprocess.run(
+            ["git", "-C", str(REPO), "show", f"{head}:README.md"], capture_output=True, check=True
+        ).stdout
+    assert not (tmp_path / "tree").exists()
+    listed = subprocess.run(
+        ["git", "-C", str(REPO), "worktree", "list"], capture_output=True, text=True, check=True
+    ).stdout
+    assert str(tmp_path / "tree") not in listed
