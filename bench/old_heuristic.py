@@ -10,7 +10,6 @@ before the learned question words (``wenda.index.query.question_words``) were dr
 
 from __future__ import annotations
 
-import bisect
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -20,6 +19,7 @@ from wenda.index.ingest.normalize import match_key
 from wenda.index.ingest.sentences import split_sentences
 from wenda.index.query.answer import NO_ANSWER, Candidate, Decision, Evidence
 from wenda.index.query.features import Span
+from wenda.index.query.passages import in_order
 from wenda.index.query.pipeline import match_form
 from wenda.index.query.question import Question, read_question
 
@@ -40,14 +40,7 @@ def _coverage(terms: Sequence[str], weights: Sequence[float], text: str) -> floa
 
 def _order(terms: Sequence[str], text: str) -> float:
     norm = match_key(text)
-    seq = [p for p in (norm.find(t) for t in terms) if p >= 0]
-    if len(seq) < 2:
-        return 0.0
-    tails: list[int] = []
-    for p in seq:
-        i = bisect.bisect_left(tails, p)
-        tails[i : i + 1] = [p]
-    return len(tails) / len(seq)
+    return in_order([norm.find(t) for t in terms])
 
 
 def _bonus(question: str, sentence: str) -> float:
