@@ -23,6 +23,7 @@ from wenda.index.models import Chunk
 from wenda.index.query.answer_types import holds_type
 from wenda.index.query.numbers import num_missing, ordinal_conflict, unit_hit
 from wenda.index.query.question import Question
+from wenda.index.query.span_features import COLUMN, SPAN_FEATURES, weighted
 
 MAX_SPAN_CHARS = 200  # an answer longer than this is not a short answer any more
 FOCUS_WINDOW = 12
@@ -108,10 +109,9 @@ class PassageReading:
 
     view: PassageView
     in_sentences: np.ndarray  # (sentences, terms): 1 where the sentence holds the term
-    positions: list[list[int]]  # per piece, each term's first position (-1: absent)
-    covered: np.ndarray  # per piece, characters of question terms (every occurrence)
-    present: np.ndarray  # (pieces, needles): ``needles(q)`` substring tests
-    per_piece: np.ndarray  # (pieces, len(PER_PIECE))
+    in_span: np.ndarray  # (pieces, terms): 1 where the piece holds the term
+    rows: np.ndarray  # (pieces, len(SPAN_FEATURES)): every column but the passage's own
+    # and ``ACROSS_PASSAGES`` (those stay 0 here and are filled when the top is known)
 
 
 def needles(q: Question) -> tuple[tuple[str, ...], ...]:
@@ -120,8 +120,14 @@ def needles(q: Question) -> tuple[tuple[str, ...], ...]:
 
 
 def read_passage(q: Question, view: PassageView) -> PassageReading:
+    """The question's terms, n-grams, numbers and answer type against each piece."""
     terms = q.terms
     hay = [p.folded for p in view.pieces]
+    if not hay:
+        empty = np.zeros((0, len(terms)))
+        return PassageReading(
+            view, presence(terms, view.folded), empty, np.zeros((0, len(SPAN_FEATURES)))
+        )
     positions = [[h.find(t) for t in terms] for h in hay]
     lengths = np.array([len(t) for t in terms], dtype=np.float64)
     counts = [
@@ -132,11 +138,11 @@ def read_passage(q: Question, view: PassageView) -> PassageReading:
     lists = needles(q)
     present = presence([g for grams in lists for g in grams], hay)
     focus_lo = sum(len(grams) for grams in lists) - len(q.focus)
-    rows = []
+    per_piece = []
     for p, where, found in zip(view.pieces, positions, present, strict=True):
         hit = q.answer_type is not None and holds_type(q.answer_type, p.folded, view.body)
         near = hit and found[focus_lo:].any() and focus_near(q, p.folded, view.body)
-        rows.append(
+        per_piece.append(
             (
                 in_order(where),
                 unit_hit(q.unit, p.folded),
@@ -146,14 +152,39 @@ def read_passage(q: Question, view: PassageView) -> PassageReading:
                 float(near),
             )
         )
-    return PassageReading(
-        view,
-        presence(terms, view.folded),
-        positions,
-        covered,
-        present,
-        np.array(rows, dtype=np.float64).reshape(len(hay), len(PER_PIECE)),
+    in_span = (np.array(positions).reshape(len(hay), len(terms)) >= 0).astype(np.float64)
+    in_sentences = presence(terms, view.folded)
+    m = np.zeros((len(hay), len(SPAN_FEATURES)))
+    m[:, [COLUMN[name] for name in PER_PIECE]] = np.array(per_piece, dtype=np.float64).reshape(
+        len(hay), len(PER_PIECE)
     )
+    m[:, [COLUMN[name] for name in FIXED]] = [p.fixed for p in view.pieces]
+    m[:, COLUMN["cov"]] = weighted(in_span, q.weights)
+    if terms:
+        m[:, COLUMN["rarest"]] = in_span[:, max(range(len(terms)), key=lambda i: q.weights[i])]
+    # an answer adds something: the share of the span that is not question words
+    body = np.array([len(h.strip()) for h in hay], dtype=np.float64)
+    m[:, COLUMN["novel"]] = np.where(
+        body > 0, np.maximum(0.0, 1.0 - covered / np.maximum(body, 1.0)), 0.0
+    )
+    bounds = np.cumsum([0] + [len(grams) for grams in lists])
+    for name, lo, hi in zip(("bigram", "trigram", "wh_context"), bounds, bounds[1:], strict=False):
+        if hi > lo:
+            m[:, COLUMN[name]] = present[:, lo:hi].mean(axis=1)
+    idf = dict(zip(terms, q.weights, strict=True))
+    focus_w = [max(idf.get(t, 1.0), 1e-6) for t in q.focus]
+    m[:, COLUMN["focus"]] = weighted(present[:, bounds[3] : bounds[4]], focus_w)
+    if q.answer_type is not None:
+        m[:, COLUMN["type_miss"]] = 1.0 - m[:, COLUMN["type_hit"]]
+    # the sentence before and after the span (0 at the passage's edges)
+    padded = np.concatenate([[0.0], weighted(in_sentences, q.weights), [0.0]])
+    first_i = np.array([p.i for p in view.pieces], dtype=np.int64)
+    last_j = np.array([p.j for p in view.pieces], dtype=np.int64)
+    m[:, COLUMN["cov_prev"]] = np.where(first_i > 0, padded[first_i], 0.0)
+    m[:, COLUMN["cov_next"]] = np.where(last_j + 1 < len(view.folded), padded[last_j + 2], 0.0)
+    m[:, COLUMN["focus_type"]] = m[:, COLUMN["focus"]] * m[:, COLUMN["type_hit"]]
+    m[:, COLUMN["focus_unit"]] = m[:, COLUMN["focus"]] * m[:, COLUMN["unit_hit"]]
+    return PassageReading(view, in_sentences, in_span, m)
 
 
 def presence(needles: Sequence[str], hay: Sequence[str]) -> np.ndarray:
