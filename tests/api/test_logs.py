@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import logging
 import threading
+import time
+from collections.abc import Callable
 
 from uvicorn.logging import AccessFormatter
 from wenda.api.logs import write_off_loop
@@ -48,3 +50,54 @@ def test_access_lines_keep_their_text_and_are_written_by_another_thread() -> Non
     here = threading.current_thread().name
     assert writer.threads and all(name != here for name in writer.threads)
     assert other_writer.threads and all(name != here for name in other_writer.threads)
+
+
+def _wait_for(condition: Callable[[], bool], seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return condition()
+
+
+def test_info_lines_wait_for_the_batch_and_a_warning_writes_them_at_once() -> None:
+    """INFO lines are held for the next flush (here a minute away); a warning wakes the
+    listener, which writes what was queued before it first; stop() writes the rest."""
+    logger = logging.getLogger("test.batched")
+    out = io.StringIO()
+    handler = _Recording(out)
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        logs = write_off_loop(["test.batched"], flush_seconds=60.0)
+        logger.info("第一行")
+        logger.info("第二行")
+        time.sleep(0.2)
+        assert out.getvalue() == ""  # held: the listener did not wake for INFO lines
+        logger.warning("警告")
+        assert _wait_for(lambda: out.getvalue().count("\n") == 3)
+        assert out.getvalue() == "第一行\n第二行\n警告\n"
+        logger.info("收尾")
+        logs.stop()
+        assert out.getvalue().endswith("警告\n收尾\n")
+    finally:
+        for h in list(logger.handlers):
+            logger.removeHandler(h)
+
+
+def test_lines_are_written_within_the_flush_interval() -> None:
+    logger = logging.getLogger("test.flushed")
+    out = io.StringIO()
+    logger.addHandler(_Recording(out))
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        logs = write_off_loop(["test.flushed"], flush_seconds=0.05)
+        logger.info("访问日志")
+        assert _wait_for(lambda: out.getvalue() == "访问日志\n")
+        logs.stop()
+    finally:
+        for h in list(logger.handlers):
+            logger.removeHandler(h)
