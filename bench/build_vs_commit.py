@@ -31,7 +31,16 @@ if __package__ in (None, ""):
 from wenda.index.evaluation import load_jsonl
 
 from bench.build import make_corpus
-from bench.common import SEED_CORPUS, SEEDS_DEV, WORK, log, md_table, worktree, write_report
+from bench.common import (
+    SEED_CORPUS,
+    SEEDS_DEV,
+    WORK,
+    checkout_package,
+    log,
+    md_table,
+    worktree,
+    write_report,
+)
 
 BASELINE = "dd7577c"
 """The last commit before issue 14's work: fp32 ONNX export, 32-text batches, one session."""
@@ -104,7 +113,9 @@ def compare(commit: str, n_docs: int, rounds: int, work: Path) -> str:
     work.mkdir(parents=True, exist_ok=True)
     with worktree(commit, work / "baseline_tree") as tree:
         sides = {
-            f"commit {commit} (when issue 14 was filed)": Side("index", str(tree)),
+            f"commit {commit} (when issue 14 was filed)": Side(
+                *checkout_package(tree, work / "baseline_shim")
+            ),
             "this checkout": Side("wenda.index", None),
         }
         corpus = work / "corpus"

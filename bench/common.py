@@ -145,6 +145,28 @@ def write_report(path: Path | None, text: str) -> None:
         path.write_text(text + "\n", "utf-8")
 
 
+def link_tree(tree: Path, shim: Path) -> str:
+    """A ``wenda`` package whose parts are the worktree's folders; returns the path entry
+    (on ``PYTHONPATH`` it wins over this checkout's editable install)."""
+    for part in ("index", "api", "bot"):
+        target = shim / "wenda" / part
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.is_symlink():  # left by an earlier run
+            target.unlink()
+        target.symlink_to(tree / part)
+    return str(shim)
+
+
+def checkout_package(tree: Path, shim: Path) -> tuple[str, str]:
+    """(the core package to run ``-m <package>.cli`` from, the ``PYTHONPATH`` entry) for a
+    checkout of this repository at any commit: before the ``wenda.*`` layout the folders
+    were top-level packages (``index.cli``) and the tree itself goes on the path; after it,
+    the tree's folders are linked into a ``wenda`` package (``link_tree``)."""
+    if "\nfrom wenda.index" not in (tree / "index" / "cli.py").read_text("utf-8"):
+        return "index", str(tree)
+    return "wenda.index", link_tree(tree, shim)
+
+
 @contextmanager
 def worktree(commit: str, tree: Path) -> Iterator[Path]:
     """``commit`` checked out (detached) at ``tree`` for the block, removed afterwards."""

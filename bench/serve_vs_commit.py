@@ -34,6 +34,7 @@ from bench.common import (
     SEEDS_DEV,
     WORK,
     free_port,
+    link_tree,
     log,
     machine_info,
     md_table,
@@ -76,15 +77,6 @@ async def level(url: str, clients: int, requests: int, questions: list[str]) -> 
     t0 = time.perf_counter()
     await asyncio.gather(*(client(i) for i in range(clients)))
     return len(latencies) / (time.perf_counter() - t0), median(latencies)
-
-
-def link_tree(tree: Path, shim: Path) -> str:
-    """A ``wenda`` package whose parts are the worktree's folders; returns the path entry."""
-    for part in ("index", "api", "bot"):
-        target = shim / "wenda" / part
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.symlink_to(tree / part)
-    return str(shim)
 
 
 def compare(commit: str, rounds: int, requests: int, work: Path) -> str:

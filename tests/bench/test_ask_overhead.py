@@ -36,7 +36,8 @@ def test_serve_vs_commit_levels_and_link_tree(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    from bench.serve_vs_commit import level, link_tree
+    from bench.common import link_tree
+    from bench.serve_vs_commit import level
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -78,3 +79,33 @@ def test_worktree_checks_a_commit_out_for_the_block_only(tmp_path: Path) -> None
         ["git", "-C", str(REPO), "worktree", "list"], capture_output=True, text=True, check=True
     ).stdout
     assert str(tmp_path / "tree") not in listed
+
+
+def test_checkout_package_runs_a_commit_from_before_and_after_the_wenda_layout(
+    tmp_path: Path,
+) -> None:
+    """``build_vs_commit`` runs the baseline's own CLI: ``index.cli`` from the tree for a
+    commit before the ``wenda.*`` layout, ``wenda.index.cli`` through a link tree after it."""
+    import subprocess
+    import sys
+
+    from bench.build_vs_commit import BASELINE
+    from bench.common import REPO, checkout_package, worktree
+
+    head = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    for commit, package in ((BASELINE, "index"), (head, "wenda.index")):
+        with worktree(commit, tmp_path / "tree") as tree:
+            got, path = checkout_package(tree, tmp_path / f"shim_{package}")
+            assert got == package
+            probe = f"import {package}.cli as c; print(c.__file__)"
+            out = subprocess.run(
+                [sys.executable, "-c", probe],
+                env={"PYTHONPATH": path},
+                capture_output=True,
+                text=True,
+                check=True,
+                cwd=tmp_path,
+            )
+            assert Path(out.stdout.strip()).resolve() == (tree / "index" / "cli.py").resolve()
