@@ -34,10 +34,16 @@ def encode_query_beside(embedder: Embedder, text: str, started: Callable[[], Non
     """
     beside = getattr(embedder, "encode_query_beside", None)
     if beside is None:
-        started()
-        return embedder.encode_queries([text])[0]
+        return side_work_first(embedder, text, started)
     vector: np.ndarray = beside(text, started)
     return vector
+
+
+def side_work_first(embedder: Embedder, text: str, started: Callable[[], None]) -> np.ndarray:
+    """``encode_query_beside`` for an encoder with no hook into its model run: ``started()``
+    first, then the encode (the side work then runs on the other core meanwhile)."""
+    started()
+    return embedder.encode_queries([text])[0]
 
 
 class HashingEmbedder:

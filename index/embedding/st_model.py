@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
+from wenda.index.embedding.base import side_work_first
 from wenda.index.embedding.quiet import quiet_transformers
 from wenda.index.errors import ModelLoadError
 from wenda.index.settings import Settings
@@ -80,9 +81,8 @@ class SentenceTransformerEmbedder:
     def encode_query_beside(self, text: str, started: Callable[[], None]) -> np.ndarray:
         """One question; ``started()`` runs as the model starts (see ``encode_query_beside``)."""
         beside = getattr(self._encoder, "encode_beside", None)
-        if beside is None:  # torch: no hook into the run, so the side work goes first
-            started()
-            return self.encode_queries([text])[0]
+        if beside is None:  # torch: no hook into the run
+            return side_work_first(self, text, started)
         vector: np.ndarray = beside(text, self.query_prompt, started)
         return vector
 
