@@ -8,11 +8,13 @@ the loggers' handlers move behind one ``QueueHandler``: the loop only enqueues t
 a listener thread formats and writes it with the original handlers, so the output is the
 same text in the same order.
 
-The listener writes in batches, every ``FLUSH_SECONDS`` (a warning or an error is written at
-once, after what was queued before it). Woken for every access line, it took the GIL right
-while the loop was sending the response: ``POST /ask`` at one client 0.07 ms slower
-(1.46 against 1.39 times the bare encode, four alternating rounds, the same as with the
-access log off; bench/results.md, "fifth session").
+The listener writes in batches: the first line after a quiet spell starts a
+``FLUSH_SECONDS`` wait, and everything queued by then is written together (a warning or an
+error is written at once, after what was queued before it). Woken for every access line,
+it took the GIL right while the loop was sending the response: ``POST /ask`` at one client
+0.07 ms slower (1.46 against 1.39 times the bare encode, four alternating rounds, the same
+as with the access log off; bench/results.md, "fifth session"). Idle, it sleeps on the
+queue: no periodic wake-ups.
 """
 
 from __future__ import annotations
@@ -53,8 +55,9 @@ class _Unformatted(QueueHandler):
 
 
 class _BatchingListener(QueueListener):
-    """A ``QueueListener`` that drains its queue every ``interval`` seconds, or at once when
-    woken (a warning, or ``stop``), instead of waking for every record."""
+    """A ``QueueListener`` that writes in batches: once a record comes it waits ``interval``
+    seconds for more (less when a warning or ``stop`` wakes it), instead of waking for
+    every record; idle, it sleeps on the queue."""
 
     def __init__(
         self,
@@ -69,14 +72,20 @@ class _BatchingListener(QueueListener):
         self.interval = interval
 
     def _monitor(self) -> None:
+        """Block until a record comes (no wake-ups while idle), gather what follows it for
+        up to ``interval`` (a warning ends the wait), write them all in order."""
         while True:
-            self.wake.wait(self.interval)
+            first = self.records.get()
+            if first is not None and first.levelno < logging.WARNING:
+                self.wake.wait(self.interval)
             self.wake.clear()
+            batch = [first]
             while True:
                 try:
-                    record = self.records.get_nowait()
+                    batch.append(self.records.get_nowait())
                 except queue.Empty:
                     break
+            for record in batch:
                 if record is None:  # stop()
                     return
                 self.handle(record)

@@ -101,3 +101,32 @@ def test_lines_are_written_within_the_flush_interval() -> None:
     finally:
         for h in list(logger.handlers):
             logger.removeHandler(h)
+
+
+def test_an_idle_listener_sleeps_on_its_queue() -> None:
+    """No periodic wake-ups: the batch wait starts only when a record comes."""
+    logger = logging.getLogger("test.idle")
+    out = io.StringIO()
+    logger.addHandler(_Recording(out))
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    waits: list[float | None] = []
+
+    class Counting(threading.Event):
+        def wait(self, timeout: float | None = None) -> bool:
+            waits.append(timeout)
+            return super().wait(timeout)
+
+    try:
+        logs = write_off_loop(["test.idle"], flush_seconds=0.01)
+        listener = logs.listeners[0]
+        listener.wake = Counting()  # type: ignore[attr-defined]
+        time.sleep(0.3)
+        assert waits == []  # thirty intervals passed without a wake-up
+        logger.info("一行")
+        assert _wait_for(lambda: out.getvalue() == "一行\n")
+        assert waits == [0.01]
+        logs.stop()
+    finally:
+        for h in list(logger.handlers):
+            logger.removeHandler(h)
