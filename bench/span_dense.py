@@ -16,7 +16,7 @@ each as the cosine to the question, its gap to the question's best span and that
 (``wenda.index.query.fit``) with the extra columns and reports the held-out figures, and a
 gradient-boosted span scorer (scikit-learn, bench only) on the table's own features.
 
-    python bench/span_dense.py [--out FILE]
+    python bench/span_dense.py [--seeds 8] [--out FILE]
 """
 
 from __future__ import annotations
@@ -165,7 +165,43 @@ def _auc(pos: np.ndarray, neg: np.ndarray) -> float:
     return float((ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
 
 
-def run(work: Path) -> str:
+def resplit_rows(table: FeatureTable, variants: dict[str, dict], seeds: int) -> list[list[str]]:
+    """Each variant on the official split and on ``seeds`` random article splits (as
+    ``bench/train_answer.py resplit``): held-out figures, their mean over the random splits,
+    and the mean (min..max) change against the shipped features split by split."""
+    import dataclasses
+
+    from bench.train_answer import SPLIT_SEED, in_fit_split, table_articles
+
+    articles = table_articles(["cmrc", "drcd"])
+    keys = ("all_unanswerable_refused", "all_answerable_refused", "all_answer_accuracy")
+    got: dict[str, list[list[float]]] = {label: [] for label in variants}
+    for seed in (SPLIT_SEED, *range(1, seeds + 1)):
+        fit_part = np.array([in_fit_split(name, article, seed) for name, article in articles])
+        split = dataclasses.replace(table, q_fit=fit_part)
+        for label, extra in variants.items():
+            log(f"span_dense: split {seed}, {label}")
+            f = refit(split, extra)
+            got[label].append([f[k] for k in keys])
+    base = np.array(next(iter(got.values())))[1:]
+    rows = []
+    for label, figures in got.items():
+        a = np.array(figures)
+        change = a[1:] - base
+        rows.append(
+            [
+                label,
+                " / ".join(f"{v:.3f}" for v in a[0]),
+                " / ".join(
+                    f"{m:.3f} ± {d:.3f}" for m, d in zip(a[1:].mean(0), a[1:].std(0), strict=True)
+                ),
+                " / ".join(f"{c.mean():+.3f} ({c.min():+.3f}..{c.max():+.3f})" for c in change.T),
+            ]
+        )
+    return rows
+
+
+def run(work: Path, seeds: int = 8) -> str:
     table = FeatureTable.load(str(TABLE))
     late, sent = span_cosines(table, work)
     q = table.span_question
@@ -195,6 +231,7 @@ def run(work: Path) -> str:
     rows.append(
         ["GBT span scorer, shipped features", "–", "–", "–", f"{gbt_chosen_holds(table):.3f}", "–"]
     )
+    split_rows = resplit_rows(table, variants, seeds)
     aligned = float(np.isfinite(late).mean())
     header = [
         "span features (held-out articles)",
@@ -210,6 +247,19 @@ def run(work: Path) -> str:
             f"held-out articles; {aligned:.1%} of spans re-derived identically)",
             "",
             md_table(header, rows),
+            "",
+            f"Over the official split and {seeds} random article splits (unanswerable refused / "
+            "answerable refused / answer accuracy, held-out articles of each split):",
+            "",
+            md_table(
+                [
+                    "span features",
+                    "official split",
+                    f"mean ± sd, splits 1-{seeds}",
+                    "change vs shipped, split by split: mean (min..max)",
+                ],
+                split_rows,
+            ),
         ]
     )
 
@@ -218,8 +268,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=WORK / "answer")
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--seeds", type=int, default=8, help="random article splits besides ours")
     args = parser.parse_args(argv)
-    write_report(args.out, run(args.work))
+    write_report(args.out, run(args.work, args.seeds))
     return 0
 
 
