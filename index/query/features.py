@@ -18,23 +18,16 @@ from wenda.index.query.numbers import num_missing
 from wenda.index.query.passages import PassageReading, PassageView, passage_view, read_passage
 from wenda.index.query.question import Question
 from wenda.index.query.span_features import COLUMN as _COLUMN
-from wenda.index.query.span_features import DENSE_FEATURES, SPAN_FEATURES, weighted
+from wenda.index.query.span_features import (
+    DENSE_FEATURES,
+    PASSAGE_LEVEL,
+    SPAN_FEATURES,
+    weighted,
+)
 
 __all__ = ["DENSE_FEATURES", "SPAN_FEATURES", "Span", "candidate_spans", "coverage", "span_matrix"]
 
 ANSWER_PASSAGES = 3  # spans come from this many top passages
-
-_PASSAGE = (
-    "cov_passage",
-    "cov_title",
-    "passage_rank",
-    "passage_score",
-    "cos_gap",
-    "num_missing_passage",
-    "focus_passage",
-    "has_focus",
-    "focus_unseen",
-)
 
 
 @dataclass
@@ -116,7 +109,7 @@ def candidate_spans(
             for pi, v in enumerate(views)
         ]
     )
-    m[:, [_COLUMN[name] for name in _PASSAGE]] = passage[[pi for pi, _ in chosen]]
+    m[:, [_COLUMN[name] for name in PASSAGE_LEVEL]] = passage[[pi for pi, _ in chosen]]
     spans = []
     for (pi, k), vector in zip(chosen, m.tolist(), strict=True):
         p = views[pi].pieces[k]
@@ -133,7 +126,7 @@ def _passage_features(
     best_cos: float | None,
     focus_w: Sequence[float],
 ) -> tuple[float, ...]:
-    """The features a span shares with the rest of its passage, in ``_PASSAGE`` order."""
+    """The features a span shares with the rest of its passage, in ``PASSAGE_LEVEL`` order."""
     return (
         coverage(q, view.whole),
         coverage(q, view.head),

@@ -49,6 +49,19 @@ SPAN_FEATURES = (
 )
 DENSE_FEATURES = frozenset({"cos_gap"})  # zero when there is no comparable cosine
 COLUMN = {name: i for i, name in enumerate(SPAN_FEATURES)}
+PASSAGE_LEVEL = (
+    "cov_passage",
+    "cov_title",
+    "passage_rank",
+    "passage_score",
+    "cos_gap",
+    "num_missing_passage",
+    "focus_passage",
+    "has_focus",
+    "focus_unseen",
+)
+"""Span features shared by all spans of a passage (or of the question), filled when the
+top passages are known."""
 ACROSS_PASSAGES = ("cov_local",)
 """Span features that depend on the other top passages (the rest of the candidate sentences)."""
 

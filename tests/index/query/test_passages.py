@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 from wenda.index.models import Chunk
-from wenda.index.query.features import _PASSAGE, SPAN_FEATURES, candidate_spans
+from wenda.index.query.features import SPAN_FEATURES, candidate_spans
 from wenda.index.query.passages import passage_view, read_passage
 from wenda.index.query.pipeline import match_form as match
 from wenda.index.query.question import Question, read_question
-from wenda.index.query.span_features import ACROSS_PASSAGES
+from wenda.index.query.span_features import ACROSS_PASSAGES, PASSAGE_LEVEL
 from wenda.index.store.lexical import ChineseTokenizer
 
 TEXT = "图书馆藏书十万册。现任馆长为林晓雯。她曾在北京工作。图书馆每周一闭馆。"
@@ -32,7 +32,9 @@ def test_a_reading_holds_every_feature_but_the_passage_level_ones() -> None:
     chunks = [_chunk(TEXT), _chunk(OTHER)]
     spans = candidate_spans(q, chunks, [1.0, 0.5], [0.8, 0.7], match)
     readings = [read_passage(q, passage_view(c, match)) for c in chunks]
-    own = [i for i, name in enumerate(SPAN_FEATURES) if name not in (*_PASSAGE, *ACROSS_PASSAGES)]
+    own = [
+        i for i, name in enumerate(SPAN_FEATURES) if name not in (*PASSAGE_LEVEL, *ACROSS_PASSAGES)
+    ]
     for span in spans:
         reading = readings[span.passage]
         k = next(
