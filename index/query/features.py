@@ -15,7 +15,13 @@ from dataclasses import dataclass
 import numpy as np
 from wenda.index.models import Chunk
 from wenda.index.query.numbers import num_missing
-from wenda.index.query.passages import PassageReading, PassageView, passage_view, read_passage
+from wenda.index.query.passages import (
+    PassageReading,
+    PassageView,
+    focus_weights,
+    passage_view,
+    read_passage,
+)
 from wenda.index.query.question import Question
 from wenda.index.query.span_features import COLUMN as _COLUMN
 from wenda.index.query.span_features import (
@@ -44,10 +50,7 @@ class Span:
 
 def coverage(q: Question, folded: str) -> float:
     """IDF-weighted share of the question's terms found in ``folded`` text."""
-    total = q.total_weight
-    if total <= 0:
-        return 0.0
-    return sum(w for t, w in zip(q.terms, q.weights, strict=True) if t in folded) / total
+    return _weighted_coverage(q.terms, q.weights, folded)
 
 
 def _weighted_coverage(terms: Sequence[str], weights: Sequence[float], folded: str) -> float:
@@ -101,8 +104,7 @@ def candidate_spans(
         1.0 - in_sentences.sum(axis=0) / max(1, in_sentences.shape[0])
     )
     m[:, _COLUMN["cov_local"]] = weighted(in_span, local.tolist())
-    idf = dict(zip(q.terms, q.weights, strict=True))
-    focus_w = [max(idf.get(t, 1.0), 1e-6) for t in q.focus]
+    focus_w = focus_weights(q)
     passage = np.array(
         [
             _passage_features(q, pi, v, float(scores[pi]), cosines[pi], best_cos, focus_w)

@@ -30,7 +30,7 @@ FOCUS_WINDOW = 12
 FIXED = ("has_number", "position", "first", "log_len", "pair", "ends_colon")
 """Span features of the text alone, in ``Piece.fixed`` order."""
 PER_PIECE = ("order", "unit_hit", "num_missing", "ordinal_conflict", "type_hit", "focus_near")
-"""Span features of the question against one span, in ``PassageReading.per_piece`` order."""
+"""Span features of the question against one span, computed piece by piece."""
 _DIGIT = re.compile(r"\d")
 
 
@@ -114,6 +114,12 @@ class PassageReading:
     # and ``ACROSS_PASSAGES`` (those stay 0 here and are filled when the top is known)
 
 
+def focus_weights(q: Question) -> list[float]:
+    """IDF of each focus term (1 for one that is not a question term), never 0."""
+    idf = dict(zip(q.terms, q.weights, strict=True))
+    return [max(idf.get(t, 1.0), 1e-6) for t in q.focus]
+
+
 def needles(q: Question) -> tuple[tuple[str, ...], ...]:
     """The character n-gram and term lists whose presence per span is a feature."""
     return q.bigrams, q.trigrams, q.wh_context, q.focus
@@ -137,7 +143,8 @@ def read_passage(q: Question, view: PassageView) -> PassageReading:
     covered = np.array(counts, dtype=np.float64).reshape(len(hay), len(terms)) @ lengths
     lists = needles(q)
     present = presence([g for grams in lists for g in grams], hay)
-    focus_lo = sum(len(grams) for grams in lists) - len(q.focus)
+    bounds = np.cumsum([0] + [len(grams) for grams in lists])  # bigrams, trigrams, wh, focus
+    focus_lo = int(bounds[3])
     per_piece = []
     for p, where, found in zip(view.pieces, positions, present, strict=True):
         hit = q.answer_type is not None and holds_type(q.answer_type, p.folded, view.body)
@@ -167,13 +174,10 @@ def read_passage(q: Question, view: PassageView) -> PassageReading:
     m[:, COLUMN["novel"]] = np.where(
         body > 0, np.maximum(0.0, 1.0 - covered / np.maximum(body, 1.0)), 0.0
     )
-    bounds = np.cumsum([0] + [len(grams) for grams in lists])
     for name, lo, hi in zip(("bigram", "trigram", "wh_context"), bounds, bounds[1:], strict=False):
         if hi > lo:
             m[:, COLUMN[name]] = present[:, lo:hi].mean(axis=1)
-    idf = dict(zip(terms, q.weights, strict=True))
-    focus_w = [max(idf.get(t, 1.0), 1e-6) for t in q.focus]
-    m[:, COLUMN["focus"]] = weighted(present[:, bounds[3] : bounds[4]], focus_w)
+    m[:, COLUMN["focus"]] = weighted(present[:, focus_lo:], focus_weights(q))
     if q.answer_type is not None:
         m[:, COLUMN["type_miss"]] = 1.0 - m[:, COLUMN["type_hit"]]
     # the sentence before and after the span (0 at the passage's edges)
