@@ -6,10 +6,13 @@ import io
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from uvicorn.logging import AccessFormatter
 from wenda.api.logs import write_off_loop
+
+from tests.api.conftest import wait_until
 
 
 class _Recording(logging.StreamHandler):  # type: ignore[type-arg]
@@ -52,64 +55,49 @@ def test_access_lines_keep_their_text_and_are_written_by_another_thread() -> Non
     assert other_writer.threads and all(name != here for name in other_writer.threads)
 
 
-def _wait_for(condition: Callable[[], bool], seconds: float = 10.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return condition()
+@contextmanager
+def _one_logger(name: str) -> Iterator[tuple[logging.Logger, io.StringIO]]:
+    """A logger at INFO writing to a string through a ``_Recording`` handler (not to the
+    root logger); its handlers are taken off afterwards."""
+    logger = logging.getLogger(name)
+    out = io.StringIO()
+    logger.addHandler(_Recording(out))
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        yield logger, out
+    finally:
+        for handler in list(logger.handlers):
+            logger.removeHandler(handler)
 
 
 def test_info_lines_wait_for_the_batch_and_a_warning_writes_them_at_once() -> None:
     """INFO lines are held for the next flush (here a minute away); a warning wakes the
     listener, which writes what was queued before it first; stop() writes the rest."""
-    logger = logging.getLogger("test.batched")
-    out = io.StringIO()
-    handler = _Recording(out)
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
-    try:
+    with _one_logger("test.batched") as (logger, out):
         logs = write_off_loop(["test.batched"], flush_seconds=60.0)
         logger.info("第一行")
         logger.info("第二行")
         time.sleep(0.2)
         assert out.getvalue() == ""  # held: the listener did not wake for INFO lines
         logger.warning("警告")
-        assert _wait_for(lambda: out.getvalue().count("\n") == 3)
+        wait_until(lambda: out.getvalue().count("\n") == 3, timeout=10)
         assert out.getvalue() == "第一行\n第二行\n警告\n"
         logger.info("收尾")
         logs.stop()
         assert out.getvalue().endswith("警告\n收尾\n")
-    finally:
-        for h in list(logger.handlers):
-            logger.removeHandler(h)
 
 
 def test_lines_are_written_within_the_flush_interval() -> None:
-    logger = logging.getLogger("test.flushed")
-    out = io.StringIO()
-    logger.addHandler(_Recording(out))
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
-    try:
+    with _one_logger("test.flushed") as (logger, out):
         logs = write_off_loop(["test.flushed"], flush_seconds=0.05)
         logger.info("访问日志")
-        assert _wait_for(lambda: out.getvalue() == "访问日志\n")
+        wait_until(lambda: out.getvalue() == "访问日志\n", timeout=10)
         logs.stop()
-    finally:
-        for h in list(logger.handlers):
-            logger.removeHandler(h)
 
 
 def test_an_idle_listener_sleeps_on_its_queue() -> None:
     """No periodic wake-ups: the batch wait starts only when a record comes."""
-    logger = logging.getLogger("test.idle")
-    out = io.StringIO()
-    logger.addHandler(_Recording(out))
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
     waits: list[float | None] = []
 
     class Counting(threading.Event):
@@ -117,16 +105,13 @@ def test_an_idle_listener_sleeps_on_its_queue() -> None:
             waits.append(timeout)
             return super().wait(timeout)
 
-    try:
+    with _one_logger("test.idle") as (logger, out):
         logs = write_off_loop(["test.idle"], flush_seconds=0.01)
         listener = logs.listeners[0]
         listener.wake = Counting()  # type: ignore[attr-defined]
         time.sleep(0.3)
         assert waits == []  # thirty intervals passed without a wake-up
         logger.info("一行")
-        assert _wait_for(lambda: out.getvalue() == "一行\n")
+        wait_until(lambda: out.getvalue() == "一行\n", timeout=10)
         assert waits == [0.01]
         logs.stop()
-    finally:
-        for h in list(logger.handlers):
-            logger.removeHandler(h)

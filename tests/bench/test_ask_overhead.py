@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 from wenda.index.embedding.base import HashingEmbedder
@@ -10,6 +12,26 @@ from bench.ask_overhead import bare_encode, httpx_asks, stdlib_asks
 from tests.api.serve_process import ServeProcess
 
 QUESTIONS = ["成都的别称是什么？", "重庆的别称是什么？"]
+
+
+def _run_with_path(code: str, pythonpath: str, cwd: Path | None = None) -> str:
+    """stdout of ``python -c code`` in a fresh process with only ``pythonpath`` on the path."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        env={"PYTHONPATH": pythonpath},
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=cwd,
+    ).stdout
+
+
+def _head() -> str:
+    from bench.common import REPO
+
+    return subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def test_clients_read_the_servers_answers(tmp_path: Path) -> None:
@@ -33,8 +55,6 @@ def test_serve_vs_commit_levels_and_link_tree(tmp_path: Path) -> None:
     """The comparison's load levels read real answers, and its link tree makes another
     checkout's folders the ``wenda`` package of a subprocess."""
     import asyncio
-    import subprocess
-    import sys
 
     from bench.common import link_tree
     from bench.serve_vs_commit import level
@@ -52,24 +72,13 @@ def test_serve_vs_commit_levels_and_link_tree(tmp_path: Path) -> None:
         (tree / part / "marker.py").write_text(f"PART = {part!r}\n", "utf-8")
     path = link_tree(tree, tmp_path / "shim")
     probe = "import wenda.api.marker as m, wenda.index.marker as i; print(m.PART, i.PART)"
-    out = subprocess.run(
-        [sys.executable, "-c", probe],
-        env={"PYTHONPATH": path},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert out.stdout.split() == ["api", "index"]
+    assert _run_with_path(probe, path).split() == ["api", "index"]
 
 
 def test_worktree_checks_a_commit_out_for_the_block_only(tmp_path: Path) -> None:
-    import subprocess
-
     from bench.common import REPO, worktree
 
-    head = subprocess.run(
-        ["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
-    ).stdout.strip()
+    head = _head()
     with worktree(head, tmp_path / "tree") as tree:
         assert (tree / "README.md").read_bytes() == subprocess.run(
             ["git", "-C", str(REPO), "show", f"{head}:README.md"], capture_output=True, check=True
@@ -86,26 +95,13 @@ def test_checkout_package_runs_a_commit_from_before_and_after_the_wenda_layout(
 ) -> None:
     """``build_vs_commit`` runs the baseline's own CLI: ``index.cli`` from the tree for a
     commit before the ``wenda.*`` layout, ``wenda.index.cli`` through a link tree after it."""
-    import subprocess
-    import sys
-
     from bench.build_vs_commit import BASELINE
-    from bench.common import REPO, checkout_package, worktree
+    from bench.common import checkout_package, worktree
 
-    head = subprocess.run(
-        ["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    for commit, package in ((BASELINE, "index"), (head, "wenda.index")):
+    for commit, package in ((BASELINE, "index"), (_head(), "wenda.index")):
         with worktree(commit, tmp_path / "tree") as tree:
             got, path = checkout_package(tree, tmp_path / f"shim_{package}")
             assert got == package
             probe = f"import {package}.cli as c; print(c.__file__)"
-            out = subprocess.run(
-                [sys.executable, "-c", probe],
-                env={"PYTHONPATH": path},
-                capture_output=True,
-                text=True,
-                check=True,
-                cwd=tmp_path,
-            )
-            assert Path(out.stdout.strip()).resolve() == (tree / "index" / "cli.py").resolve()
+            out = _run_with_path(probe, path, cwd=tmp_path)
+            assert Path(out.strip()).resolve() == (tree / "index" / "cli.py").resolve()
