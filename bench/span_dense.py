@@ -169,20 +169,14 @@ def resplit_rows(table: FeatureTable, variants: dict[str, dict], seeds: int) -> 
     """Each variant on the official split and on ``seeds`` random article splits (as
     ``bench/train_answer.py resplit``): held-out figures, their mean over the random splits,
     and the mean (min..max) change against the shipped features split by split."""
-    import dataclasses
+    from bench.train_answer import HELD_OUT_KEYS, article_splits
 
-    from bench.train_answer import SPLIT_SEED, in_fit_split, table_articles
-
-    articles = table_articles(["cmrc", "drcd"])
-    keys = ("all_unanswerable_refused", "all_answerable_refused", "all_answer_accuracy")
     got: dict[str, list[list[float]]] = {label: [] for label in variants}
-    for seed in (SPLIT_SEED, *range(1, seeds + 1)):
-        fit_part = np.array([in_fit_split(name, article, seed) for name, article in articles])
-        split = dataclasses.replace(table, q_fit=fit_part)
+    for seed, split in article_splits(table, ["cmrc", "drcd"], seeds):
         for label, extra in variants.items():
             log(f"span_dense: split {seed}, {label}")
             f = refit(split, extra)
-            got[label].append([f[k] for k in keys])
+            got[label].append([f[k] for k in HELD_OUT_KEYS])
     base = np.array(next(iter(got.values())))[1:]
     rows = []
     for label, figures in got.items():

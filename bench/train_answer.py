@@ -27,7 +27,9 @@ import argparse
 import hashlib
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -36,6 +38,9 @@ import numpy as np
 from wenda.index.evaluation import EvalItem, squash
 
 from bench.common import REPO, SHARED_EVAL, WORK, log
+
+if TYPE_CHECKING:
+    from wenda.index.query.fit import FeatureTable
 
 SPLIT_SEED = 20261201
 FIT_SHARE = 0.7
@@ -246,33 +251,43 @@ def table_articles(names: list[str]) -> list[tuple[str, str]]:
     return rows
 
 
+HELD_OUT_KEYS = ("all_unanswerable_refused", "all_answerable_refused", "all_answer_accuracy")
+"""The issue's three held-out figures, in ``held_out_figures``' names."""
+
+
+def article_splits(
+    table: FeatureTable, names: list[str], seeds: int
+) -> Iterator[tuple[int, FeatureTable]]:
+    """``table`` with the official split, then with ``seeds`` random article splits (seeds
+    1..n, the same share): (seed, the table with that split's ``q_fit``)."""
+    import dataclasses
+
+    articles = table_articles(names)
+    if len(articles) != len(table.q_fit):
+        raise ValueError(f"{len(articles)} questions in the sets, {len(table.q_fit)} in the table")
+    for seed in (SPLIT_SEED, *range(1, seeds + 1)):
+        fit_part = np.array([in_fit_split(name, article, seed) for name, article in articles])
+        yield seed, dataclasses.replace(table, q_fit=fit_part)
+
+
 def resplit(table_path: Path, names: list[str], seeds: int) -> tuple[str, list[dict]]:
     """The shipped design fitted and scored on the official split and on ``seeds`` other
-    random article splits (seeds 1..n, same share).
+    random article splits (``article_splits``).
 
     Why: one split's held-out figures are one draw, ±1-4 points, and the shipped features
     were chosen with the official split's figures in view; the spread over other splits
     says how much of a figure, or of a difference between two designs, to trust."""
-    import dataclasses
-
     from wenda.index.query.fit import FeatureTable, fit_answer_model, held_out_figures
 
     from bench.common import md_table
 
-    table = FeatureTable.load(str(table_path))
-    articles = table_articles(names)
-    if len(articles) != len(table.q_fit):
-        raise ValueError(f"{len(articles)} questions in the sets, {len(table.q_fit)} in the table")
     rows, figures = [], []
-    for seed in (SPLIT_SEED, *range(1, seeds + 1)):
-        fit_part = np.array([in_fit_split(name, article, seed) for name, article in articles])
-        split = dataclasses.replace(table, q_fit=fit_part)
+    for seed, split in article_splits(FeatureTable.load(str(table_path)), names, seeds):
         got = held_out_figures(split, fit_answer_model(split, dense=True), dense=True)
         figures.append(got)
-        keys = ("all_unanswerable_refused", "all_answerable_refused", "all_answer_accuracy")
         label = f"{seed} (official)" if seed == SPLIT_SEED else str(seed)
-        rows.append((label, int((~fit_part).sum()), *(f"{got[k]:.4f}" for k in keys)))
-    others = np.array([[f[k] for k in keys] for f in figures[1:]])
+        rows.append((label, int((~split.q_fit).sum()), *(f"{got[k]:.4f}" for k in HELD_OUT_KEYS)))
+    others = np.array([[f[k] for k in HELD_OUT_KEYS] for f in figures[1:]])
     if len(others):
         rows.append(
             (
