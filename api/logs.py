@@ -67,7 +67,7 @@ class _BatchingListener(QueueListener):
         interval: float,
     ) -> None:
         super().__init__(records, *handlers, respect_handler_level=True)
-        self.records = records
+        self.records = records  # ``self.queue``, with the type that has ``get_nowait``
         self.wake = wake
         self.interval = interval
 
