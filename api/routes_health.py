@@ -63,5 +63,6 @@ async def readyz(state: StateDep, request: Request) -> Any:
         dim=status.dim,
         dense_index=status.dense_index,
         degraded=status.degraded,
+        sentence_states=status.sentence_states,
         watch=None if watcher is None else watcher.status(),
     )

@@ -126,6 +126,11 @@ class Ready(BaseModel):
     model: str = Field(description="Embedding model name.")
     dim: int = Field(description="Embedding dimension.")
     dense_index: str = Field(description="'flat' (exact) or 'hnsw' (approximate).")
+    sentence_states: bool = Field(
+        default=False,
+        description="Chunks carry late-chunked sentence states (the answer model's 'late' "
+        "variant); false for an index built before them: run `wenda index`.",
+    )
     degraded: str | None = Field(
         default=None,
         description="Why an older version serves (the newest is damaged, CURRENT invalid).",

@@ -169,6 +169,7 @@ def _labels(item: EvalItem, span) -> tuple[bool, bool]:
 
 def fit(table_path: Path, out: Path) -> dict:
     from wenda.index.query.fit import (
+        VARIANTS,
         FeatureTable,
         fit_answer_model,
         held_out_figures,
@@ -177,10 +178,10 @@ def fit(table_path: Path, out: Path) -> dict:
 
     table = FeatureTable.load(str(table_path))
     shipped: dict = {}
-    for variant, dense in (("dense", True), ("lexical", False)):
-        model = fit_answer_model(table, dense)
+    for variant in VARIANTS:
+        model = fit_answer_model(table, variant)
         shipped[variant] = model.to_dict()
-        shipped[variant]["held_out"] = held_out_figures(table, model, dense)
+        shipped[variant]["held_out"] = held_out_figures(table, model, variant)
     shipped["rules"] = rule_figures(table)
     shipped["data"] = {
         "sets": {k: str(v.name) for k, v in DATASETS.items()},
@@ -270,7 +271,9 @@ def article_splits(
         yield seed, dataclasses.replace(table, q_fit=fit_part)
 
 
-def resplit(table_path: Path, names: list[str], seeds: int) -> tuple[str, list[dict]]:
+def resplit(
+    table_path: Path, names: list[str], seeds: int, variant: str = "late"
+) -> tuple[str, list[dict]]:
     """The shipped design fitted and scored on the official split and on ``seeds`` other
     random article splits (``article_splits``).
 
@@ -283,7 +286,7 @@ def resplit(table_path: Path, names: list[str], seeds: int) -> tuple[str, list[d
 
     rows, figures = [], []
     for seed, split in article_splits(FeatureTable.load(str(table_path)), names, seeds):
-        got = held_out_figures(split, fit_answer_model(split, dense=True), dense=True)
+        got = held_out_figures(split, fit_answer_model(split, variant), variant)
         figures.append(got)
         label = f"{seed} (official)" if seed == SPLIT_SEED else str(seed)
         rows.append((label, int((~split.q_fit).sum()), *(f"{got[k]:.4f}" for k in HELD_OUT_KEYS)))

@@ -11,11 +11,12 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import numpy as np
-from wenda.index.embedding.base import Embedder
+from wenda.index.embedding.base import Embedder, encode_with_states, has_sentence_states
+from wenda.index.embedding.sentence_states import chunk_sentences, pack
 from wenda.index.ingest.chunking import chunk_document
 from wenda.index.ingest.corpus import load_document, scan_corpus
 from wenda.index.ingest.loaders import LoadOptions, UnreadableDocumentError
@@ -104,6 +105,7 @@ def _build_from(
             settings.chunk_overlap_sentences,
         ),
         tokenizer=TOKENIZER_NAME,
+        sentence_states=has_sentence_states(embedder),
     )
     full = force_full or previous is None or previous.manifest.recipe() != manifest.recipe()
     report = BuildReport(version="", full_rebuild=full)
@@ -196,11 +198,13 @@ def _embed_missing(
     plans: list[_DocPlan], embedder: Embedder, settings: Settings, progress: Progress
 ) -> int:
     todo = [p for p in plans if p.doc is not None and p.vectors is None]
-    texts = [_passage_text(c) for p in todo for c in p.chunks]
+    chunks = [c for p in todo for c in p.chunks]
+    texts = [_passage_text(c) for c in chunks]
     total = len(texts)
     # Batches of similar length waste less padding (bench: 29% less encoder work); the
     # order is restored below, and each vector depends only on its own text.
     order = sorted(range(total), key=lambda i: len(texts[i]))
+    bounds = [chunk_sentences(chunks[i], texts[i]) for i in order]
     texts = [texts[i] for i in order]
     bar = None
     if total > 32 and sys.stderr.isatty():
@@ -209,10 +213,14 @@ def _embed_missing(
         bar = tqdm(total=total, desc="embedding", unit="chunk")
     batch = settings.embed_batch_size
     parts: list[np.ndarray] = []
+    packed: list[bytes | None] = [None] * total
     progress("embed", 0, total)
     for start in range(0, total, batch):
-        part = embedder.encode_passages(texts[start : start + batch], batch_size=batch)
+        stop = start + batch
+        part, states = encode_with_states(embedder, texts[start:stop], bounds[start:stop], batch)
         parts.append(np.asarray(part, dtype=np.float32))
+        for k, sums in enumerate(states or ()):
+            packed[order[start + k]] = pack(sums)
         progress("embed", min(start + batch, total), total)
         if bar is not None:
             bar.update(len(part))
@@ -225,6 +233,10 @@ def _embed_missing(
     for plan in todo:
         n = len(plan.chunks)
         plan.vectors = vectors[offset : offset + n]
+        plan.chunks = [
+            replace(c, states=blob)
+            for c, blob in zip(plan.chunks, packed[offset : offset + n], strict=True)
+        ]
         offset += n
     return total
 

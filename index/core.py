@@ -14,7 +14,7 @@ import time
 from contextlib import AbstractContextManager
 
 from wenda.index.builder import build_index
-from wenda.index.embedding.base import Embedder, load_embedder
+from wenda.index.embedding.base import Embedder, has_sentence_states, load_embedder
 from wenda.index.errors import (
     DocumentNotFoundError,
     EmptyQuestionError,
@@ -102,6 +102,13 @@ class Wenda:
                     f"索引使用的模型不同，请重建索引 (index built with {model}; "
                     f"run `wenda index` to rebuild for {embedder.name})"
                 )
+        stale = reader is not None and not reader.manifest.sentence_states
+        if reader is not None and stale and has_sentence_states(embedder):
+            log.warning(
+                "index %s has no sentence states (built by an older version): answers use "
+                "the model without them; run `wenda index` to rebuild",
+                reader.version,
+            )
         if reader is None:
             if not build_if_missing:
                 if degraded:
@@ -195,6 +202,7 @@ class Wenda:
             dim=manifest.dim,
             dense_index=manifest.dense_index,
             degraded=self._degraded,
+            sentence_states=manifest.sentence_states,
         )
 
     def documents(self) -> list[DocumentInfo]:

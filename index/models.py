@@ -48,6 +48,9 @@ class Chunk:
     end: int
     text: str
     page: int | None = None  # 1-based PDF page where the chunk starts; None for other formats
+    states: bytes | None = field(default=None, compare=False, repr=False)
+    """Late-chunked sentence states (``embedding.sentence_states``): one pooled encoder
+    state per ``split_sentences`` sentence of ``text``, or None (older index, other embedder)."""
 
 
 @dataclass
@@ -141,6 +144,7 @@ class IndexStatus:
     dim: int
     dense_index: str  # "flat" or "hnsw"
     degraded: str | None = None  # why an older version serves (newest damaged), else None
+    sentence_states: bool = False  # chunks carry late-chunked sentence states (answer model)
 
 
 @dataclass

@@ -25,6 +25,25 @@ class Embedder(Protocol):
     ) -> np.ndarray: ...
 
 
+def encode_with_states(
+    embedder: Embedder, texts: list[str], bounds: list[list[tuple[int, int]]], batch_size: int
+) -> tuple[np.ndarray, list[np.ndarray] | None]:
+    """Passage vectors and, when the embedder can pool them from the same run, each
+    text's sentence states (sums over ``bounds``, see ``embedding.sentence_states``);
+    None for embedders that cannot (sentence-transformers under torch)."""
+    with_states = getattr(embedder, "encode_passages_with_states", None)
+    if with_states is not None:
+        got: tuple[np.ndarray, list[np.ndarray] | None] = with_states(texts, bounds, batch_size)
+        if got[1] is not None:
+            return got
+    return embedder.encode_passages(texts, batch_size=batch_size), None
+
+
+def has_sentence_states(embedder: Embedder) -> bool:
+    """Whether builds with ``embedder`` store sentence states (recorded in the manifest)."""
+    return bool(getattr(embedder, "sentence_states", False))
+
+
 def encode_query_beside(embedder: Embedder, text: str, started: Callable[[], None]) -> np.ndarray:
     """Encode one question, calling ``started()`` once the model's GIL-free run begins.
 
@@ -53,6 +72,8 @@ class HashingEmbedder:
     similar vectors, so retrieval tests exercise the true FAISS and fusion paths.
     """
 
+    sentence_states = True
+
     def __init__(self, dim: int = 256) -> None:
         self.dim = dim
         self.name = f"hashing-{dim}"
@@ -80,6 +101,19 @@ class HashingEmbedder:
         self, texts: list[str], batch_size: int = 32, show_progress: bool = False
     ) -> np.ndarray:
         return self._many(texts)
+
+    def encode_passages_with_states(
+        self, texts: list[str], bounds: list[list[tuple[int, int]]], batch_size: int = 32
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Each sentence's state: its own hashed vector times its length (a sum, as the
+        neural encoder's pooled states are)."""
+        states = [
+            np.array([self._one(t[lo:hi]) * (hi - lo) for lo, hi in b], np.float32).reshape(
+                len(b), self.dim
+            )
+            for t, b in zip(texts, bounds, strict=True)
+        ]
+        return self.encode_passages(texts, batch_size), states
 
 
 def load_embedder(settings: Settings) -> Embedder:

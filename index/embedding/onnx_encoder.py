@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from wenda.index.embedding.sentence_states import pool
 
 
 def available_cores() -> int:
@@ -98,8 +99,31 @@ class OnnxEncoder:
         Batches hold at most ``batch_size`` texts and ``max_batch_tokens`` padded tokens:
         counted in tokens, not characters, so long and short texts cost the same per call.
         """
+        return self._encode_all(texts, prompt, batch_size, show_progress, None)[0]
+
+    def encode_with_states(
+        self,
+        texts: list[str],
+        prompt: str,
+        bounds: list[list[tuple[int, int]]],
+        batch_size: int = 32,
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """``encode``, and per text the sums of its token states inside each of its
+        ``bounds`` (character offsets in the text, without the prompt): late chunking,
+        from the same model run (``embedding.sentence_states``)."""
+        return self._encode_all(texts, prompt, batch_size, False, bounds)
+
+    def _encode_all(
+        self,
+        texts: list[str],
+        prompt: str,
+        batch_size: int,
+        show_progress: bool,
+        bounds: list[list[tuple[int, int]]] | None,
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        states: list[np.ndarray] = [np.zeros((0, self.dim), np.float32)] * len(texts)
         if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
+            return np.zeros((0, self.dim), dtype=np.float32), states
         encodings = self.tokenizer.encode_batch([prompt + t for t in texts])
         # Longest first, like sentence-transformers: batches share lengths, less padding.
         order = sorted(range(len(texts)), key=lambda i: -len(encodings[i].ids))
@@ -113,24 +137,39 @@ class OnnxEncoder:
 
             progress = tqdm(total=len(texts), desc="Embedding", unit="text")
         workers = self.threads if self.parallel_batches and len(batches) > 1 else 1
+        shift = len(prompt)
 
-        def embed(bounds: tuple[int, int]) -> np.ndarray:
-            return self._embed([encodings[i].ids for i in order[bounds[0] : bounds[1]]])
+        def embed(span: tuple[int, int]) -> tuple[np.ndarray, list[np.ndarray]]:
+            rows = order[span[0] : span[1]]
+            hidden, mask = self._run([encodings[i].ids for i in rows])
+            pooled = _mean_pool(hidden, mask)
+            if bounds is None:
+                return pooled, []
+            return pooled, [
+                pool(
+                    hidden[r, : len(encodings[i].ids)],
+                    encodings[i].offsets,
+                    [(lo + shift, hi + shift) for lo, hi in bounds[i]],
+                )
+                for r, i in enumerate(rows)
+            ]
 
-        def fill(results: Iterator[np.ndarray]) -> None:
-            for (start, stop), vectors in zip(batches, results, strict=True):
+        def fill(results: Iterator[tuple[np.ndarray, list[np.ndarray]]]) -> None:
+            for (start, stop), (vectors, pooled) in zip(batches, results, strict=True):
                 out[order[start:stop]] = vectors
+                for i, sums in zip(order[start:stop], pooled, strict=False):
+                    states[i] = sums
                 if progress is not None:
                     progress.update(stop - start)
 
         if workers == 1:  # a question, or one batch: no pool, no thread start per call
             fill(map(embed, batches))
         else:
-            with ThreadPoolExecutor(workers) as pool:
-                fill(pool.map(embed, batches))
+            with ThreadPoolExecutor(workers) as pool_:
+                fill(pool_.map(embed, batches))
         if progress is not None:
             progress.close()
-        return out
+        return out, states
 
     def encode_beside(self, text: str, prompt: str, started: Callable[[], None]) -> np.ndarray:
         """One text, as ``encode``; ``started()`` is called just before the model runs.
@@ -145,6 +184,12 @@ class OnnxEncoder:
     def _embed(
         self, batch: list[list[int]], started: Callable[[], None] | None = None
     ) -> np.ndarray:
+        return _mean_pool(*self._run(batch, started))
+
+    def _run(
+        self, batch: list[list[int]], started: Callable[[], None] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Last hidden states (rows, length, dim) of a padded batch, and its mask."""
         length = max(len(ids) for ids in batch)
         input_ids = np.full((len(batch), length), self.pad_id, dtype=np.int64)
         mask = np.zeros((len(batch), length), dtype=np.int64)
@@ -156,11 +201,14 @@ class OnnxEncoder:
             feeds["token_type_ids"] = np.zeros_like(input_ids)
         if started is not None:
             started()
-        hidden = self.session.run(None, feeds)[0]
-        weights = mask[:, :, None].astype(np.float32)
-        pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
-        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+        return self.session.run(None, feeds)[0], mask
+
+
+def _mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    weights = mask[:, :, None].astype(np.float32)
+    pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+    norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+    return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
 def _session(onnx_file: Path, threads: int) -> Any:

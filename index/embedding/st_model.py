@@ -78,6 +78,20 @@ class SentenceTransformerEmbedder:
     ) -> np.ndarray:
         return self._encode(list(texts), self.passage_prompt, batch_size, show_progress)
 
+    @property
+    def sentence_states(self) -> bool:
+        """The ONNX encoder pools sentence states from its run; torch does not."""
+        return hasattr(self._encoder, "encode_with_states")
+
+    def encode_passages_with_states(
+        self, texts: list[str], bounds: list[list[tuple[int, int]]], batch_size: int = 32
+    ) -> tuple[np.ndarray, list[np.ndarray] | None]:
+        with_states = getattr(self._encoder, "encode_with_states", None)
+        if with_states is None or not texts:
+            return self.encode_passages(texts, batch_size), None
+        vectors, states = with_states(texts, self.passage_prompt, bounds, batch_size)
+        return vectors, states
+
     def encode_query_beside(self, text: str, started: Callable[[], None]) -> np.ndarray:
         """One question; ``started()`` runs as the model starts (see ``encode_query_beside``)."""
         beside = getattr(self._encoder, "encode_beside", None)

@@ -23,6 +23,7 @@ from wenda.index.query.features import (
     coverage,
     span_matrix,
 )
+from wenda.index.query.late import SentenceScores
 from wenda.index.query.model import AnswerModel, gate_features
 from wenda.index.query.passages import PassageReading
 from wenda.index.query.question import TYPE_NAMES, Question
@@ -54,6 +55,7 @@ class Candidate:
     lexical_rank: int | None = None
     dense_score: float | None = None  # cosine to the question, when known
     span_score: float | None = None  # best answer-span score in this passage (compose)
+    sentences: SentenceScores | None = None  # its sentence states against the question
 
 
 @dataclass(frozen=True)
@@ -94,15 +96,25 @@ def gather_evidence(
     use_cosine: bool,
     readings: Mapping[int, PassageReading] | None = None,
 ) -> Evidence:
-    """The top passages' candidate spans; ``readings`` by chunk id, computed ahead."""
+    """The top passages' candidate spans; ``readings`` by chunk id, computed ahead. The
+    late-chunked span features are filled when every top passage has sentence scores."""
     top = list(candidates[:ANSWER_PASSAGES])
     cosines = [c.dense_score if use_cosine else None for c in top]
     ready = [readings.get(c.chunk_id) for c in top] if readings else ()
     chunks = [c.chunk for c in top]
-    spans = candidate_spans(q, chunks, [c.score for c in top], cosines, fold, ready)
+    sentences = [c.sentences for c in top if c.sentences is not None] if use_cosine else []
+    if len(sentences) < len(top):
+        sentences = []
+    spans = candidate_spans(q, chunks, [c.score for c in top], cosines, fold, ready, sentences)
     union = fold(" ".join(f"{c.chunk.title} {c.chunk.section} {c.chunk.text}" for c in top))
     known = [c for c in cosines if c is not None]
     return Evidence(spans, union, coverage(q, union), max(known) if known else None)
+
+
+def has_sentence_scores(candidates: Sequence[Candidate]) -> bool:
+    """Whether the top passages all carry sentence scores (the ``late`` model applies)."""
+    top = candidates[:ANSWER_PASSAGES]
+    return bool(top) and all(c.sentences is not None for c in top)
 
 
 def compose(

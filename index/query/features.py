@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from wenda.index.models import Chunk
+from wenda.index.query.late import SentenceScores, late_columns
 from wenda.index.query.numbers import num_missing
 from wenda.index.query.passages import (
     PassageReading,
@@ -26,6 +27,7 @@ from wenda.index.query.question import Question
 from wenda.index.query.span_features import COLUMN as _COLUMN
 from wenda.index.query.span_features import (
     DENSE_FEATURES,
+    LATE_FEATURES,
     PASSAGE_LEVEL,
     SPAN_FEATURES,
     weighted,
@@ -67,6 +69,7 @@ def candidate_spans(
     cosines: Sequence[float | None],
     fold: Callable[[str], str],
     readings: Sequence[PassageReading | None] = (),
+    sentences: Sequence[SentenceScores] = (),
 ) -> list[Span]:
     """Every sentence and every pair of consecutive sentences of the top passages.
 
@@ -74,6 +77,8 @@ def candidate_spans(
     where not), as the pipeline does for the lexical top passages during the encode. A
     reading holds every feature of its spans but the passage's own and ``cov_local``; this
     puts those in and drops spans whose text an earlier passage already had.
+    ``sentences``: each top passage's sentence scores (``query.late``), or () to leave the
+    ``LATE_FEATURES`` at 0.
     """
     known = [c for c in cosines[:ANSWER_PASSAGES] if c is not None]
     best_cos = max(known) if known else None
@@ -112,6 +117,12 @@ def candidate_spans(
         ]
     )
     m[:, [_COLUMN[name] for name in PASSAGE_LEVEL]] = passage[[pi for pi, _ in chosen]]
+    if len(sentences) >= len(views):
+        pieces = [views[pi].pieces[k] for pi, k in chosen]
+        late = late_columns(
+            [sentences[pi].cosine(p.i, p.j) for (pi, _), p in zip(chosen, pieces, strict=True)]
+        )
+        m[:, [_COLUMN[name] for name in LATE_FEATURES]] = late
     spans = []
     for (pi, k), vector in zip(chosen, m.tolist(), strict=True):
         p = views[pi].pieces[k]

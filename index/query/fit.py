@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from wenda.index.query.features import DENSE_FEATURES, SPAN_FEATURES, Span
 from wenda.index.query.model import GATE_FEATURES, AnswerModel, LinearModel, gate_features
+from wenda.index.query.span_features import LATE_FEATURES
 
 FALSE_REFUSAL_TARGET = 0.045  # out-of-fold on the fit split; the issue allows at most 5% held-out
 CV_FOLDS = 5
@@ -67,9 +68,20 @@ class FeatureTable:
         return [np.arange(bounds[i], bounds[i + 1]) for i in range(len(self.q_answerable))]
 
 
-def without_cosine(x: np.ndarray) -> np.ndarray:
+VARIANTS: dict[str, frozenset[str]] = {
+    "late": frozenset(),
+    "dense": frozenset(LATE_FEATURES),
+    "lexical": DENSE_FEATURES,
+}
+"""The shipped model variants and the span columns each is fitted (and run) without:
+``late`` with sentence states, ``dense`` for an index without them, ``lexical`` when there
+is no comparable cosine (BM25-only mode, another embedder)."""
+
+
+def variant_columns(x: np.ndarray, variant: str) -> np.ndarray:
+    """``x`` with the columns ``variant`` does without set to 0."""
     out = x.copy()
-    for name in DENSE_FEATURES:
+    for name in VARIANTS[variant]:
         out[:, SPAN_FEATURES.index(name)] = 0.0
     return out
 
@@ -176,12 +188,12 @@ def gate_rows(
     return rows, chosen
 
 
-def fit_answer_model(table: FeatureTable, dense: bool) -> AnswerModel:
+def fit_answer_model(table: FeatureTable, variant: str) -> AnswerModel:
     """Both parts on the fit split; the cut cross-validated on the fit split (see
     ``cross_validated_cut``), since a cut read off the gate's own training questions
     refuses fewer answerable questions there than on new ones."""
-    x = table.span_x if dense else without_cosine(table.span_x)
-    if not dense:
+    x = variant_columns(table.span_x, variant)
+    if variant == "lexical":
         table = _no_cos(table)
     focus_rule = focus_rule_cut(table)
     span, gate = _fit_parts(table, x, table.q_fit)
@@ -236,10 +248,10 @@ def cross_validated_cut(table: FeatureTable, x: np.ndarray, focus_rule: float | 
     return float(ranked[min(max(budget, 0), len(ranked) - 1)])
 
 
-def held_out_figures(table: FeatureTable, model: AnswerModel, dense: bool) -> dict[str, float]:
+def held_out_figures(table: FeatureTable, model: AnswerModel, variant: str) -> dict[str, float]:
     """Refusal rates and answer accuracy on the held-out questions, per set and overall."""
-    x = table.span_x if dense else without_cosine(table.span_x)
-    t = table if dense else _no_cos(table)
+    x = variant_columns(table.span_x, variant)
+    t = _no_cos(table) if variant == "lexical" else table
     rows, chosen = gate_rows(t, x, model.span)
     support = 1.0 / (1.0 + np.exp(-model.gate.score(rows)))
     refused_by_rule = rule_refusals(t, model.focus_rule)

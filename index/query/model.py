@@ -11,8 +11,10 @@ shipped as ``answer_model.json`` next to this module:
 - ``gate``: a logistic regression over the chosen span and its context (does the
   evidence answer at all); ``support`` is its probability, answered when ≥ ``threshold``.
 
-Two variants ship: ``dense`` (cosine features, the default embedder) and ``lexical``
-(cosine features zeroed: BM25-only mode or an embedder whose cosines are not comparable).
+Three variants ship (``fit.VARIANTS``): ``late`` (cosine and late-chunked sentence
+features, the default embedder on an index with sentence states), ``dense`` (an index
+built without them) and ``lexical`` (cosine features zeroed: BM25-only mode or an
+embedder whose cosines are not comparable).
 """
 
 from __future__ import annotations
@@ -60,6 +62,9 @@ GATE_FEATURES = (
     "has_focus",
     "focus_near",
     "max_focus_near",
+    "late",  # the chosen span's late-chunked cosine, its gap to the best, and the best
+    "late_gap",
+    "late_best",
 )
 MODEL_FILE = "answer_model.json"
 
@@ -116,8 +121,14 @@ class AnswerModel:
 
 @dataclass(frozen=True)
 class ShippedModels:
-    dense: AnswerModel
-    lexical: AnswerModel
+    late: AnswerModel  # the default embedder on an index with sentence states
+    dense: AnswerModel  # ... on an index without them
+    lexical: AnswerModel  # no comparable cosine
+
+    def variant(self, name: str) -> AnswerModel:
+        """The model named as in ``fit.VARIANTS``."""
+        models = {"late": self.late, "dense": self.dense, "lexical": self.lexical}
+        return models[name]
 
     @classmethod
     def load(cls, path: Path | None = None) -> ShippedModels:
@@ -127,7 +138,7 @@ class ShippedModels:
         else:
             text = path.read_text("utf-8")
         data = json.loads(text)
-        return cls(AnswerModel.from_dict(data["dense"]), AnswerModel.from_dict(data["lexical"]))
+        return cls(*(AnswerModel.from_dict(data[k]) for k in ("late", "dense", "lexical")))
 
 
 def gate_features(

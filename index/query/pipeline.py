@@ -17,8 +17,15 @@ from dataclasses import dataclass, field
 from wenda.index.embedding.base import Embedder, encode_query_beside
 from wenda.index.ingest.normalize import match_key
 from wenda.index.models import Answer, Mode, Passage
-from wenda.index.query.answer import Candidate, Decision, answer_offsets, compose
-from wenda.index.query.features import SPAN_FEATURES
+from wenda.index.query.answer import (
+    Candidate,
+    Decision,
+    answer_offsets,
+    compose,
+    has_sentence_scores,
+)
+from wenda.index.query.features import ANSWER_PASSAGES, SPAN_FEATURES
+from wenda.index.query.late import sentence_scores
 from wenda.index.query.model import ShippedModels
 from wenda.index.query.passages import PassageReading, passage_view, read_passage
 from wenda.index.query.question import Question, read_question
@@ -63,6 +70,7 @@ class PipelineResult:
     decision: Decision
     version: str  # the index version it ran on
     timings: dict[str, float] = field(default_factory=dict)  # ms per stage
+    variant: str = ""  # the answer model variant that composed (``fit.VARIANTS``; "" custom)
 
     def to_answer(self, took_ms: float = 0.0) -> Answer:
         d = self.decision
@@ -222,13 +230,21 @@ class QuestionPipeline:
             for h in hits
             if h.chunk_id in by_id
         ]
+        if vector is not None and self.config.comparable_cosines:
+            for c in candidates[:ANSWER_PASSAGES]:
+                c.sentences = sentence_scores(c.chunk, vector)
         lap("fetch")
         composer = composer or self.composer
+        variant = ""
         if composer is not None:
             decision = composer(question, candidates)
         else:
             dense = vector is not None and self.config.comparable_cosines
-            model = self.models.dense if dense else self.models.lexical
+            if not dense:
+                variant = "lexical"
+            else:
+                variant = "late" if has_sentence_scores(candidates) else "dense"
+            model = self.models.variant(variant)
             decision = compose(
                 question,
                 candidates,
@@ -239,4 +255,4 @@ class QuestionPipeline:
                 readings=side.readings,
             )
         lap("compose")
-        return PipelineResult(question, candidates, decision, reader.version, timings)
+        return PipelineResult(question, candidates, decision, reader.version, timings, variant)

@@ -46,8 +46,13 @@ SPAN_FEATURES = (
     "has_focus",  # the question has a focus term (constant per question; for the gate)
     "focus_near",  # a value of the expected type within FOCUS_WINDOW chars of a focus term
     "focus_unseen",  # a focus term is in no document of the index (constant per question)
+    "late",  # cosine of the span's late-chunked state to the question (``query.late``)
+    "late_gap",  # ... minus the best span's
+    "late_best",  # the best span's (constant per question; for the gate)
 )
-DENSE_FEATURES = frozenset({"cos_gap"})  # zero when there is no comparable cosine
+LATE_FEATURES = ("late", "late_gap", "late_best")
+"""Zero when the index holds no sentence states (the ``dense`` model variant)."""
+DENSE_FEATURES = frozenset({"cos_gap", *LATE_FEATURES})  # zero without a comparable cosine
 COLUMN = {name: i for i, name in enumerate(SPAN_FEATURES)}
 PASSAGE_LEVEL = (
     "cov_passage",
@@ -62,7 +67,7 @@ PASSAGE_LEVEL = (
 )
 """Span features shared by all spans of a passage (or of the question), filled when the
 top passages are known."""
-ACROSS_PASSAGES = ("cov_local",)
+ACROSS_PASSAGES = ("cov_local", *LATE_FEATURES)
 """Span features that depend on the other top passages (the rest of the candidate sentences)."""
 
 

@@ -44,6 +44,7 @@ class Manifest:
     created_at: str = ""
     format: int = FORMAT_VERSION
     files: dict[str, FileEntry] = field(default_factory=dict)  # path in the version dir → entry
+    sentence_states: bool = False  # chunk records carry late-chunked sentence states
 
     def recipe(self) -> dict[str, Any]:
         """Everything that, when changed, invalidates all stored vectors or chunks."""
@@ -53,6 +54,7 @@ class Manifest:
             "dim": self.dim,
             "chunker": self.chunker,
             "tokenizer": self.tokenizer,
+            "sentence_states": self.sentence_states,
         }
 
     def save(self, path: Path) -> None:

@@ -25,6 +25,7 @@ from wenda.index.store.milvus_schema import (
     DOC_META_FIELDS,
     KINDS,
     MANIFEST_PROPERTY,
+    STATES_FIELD,
     chunk_from_row,
     collection_name,
     document_from_rows,
@@ -163,7 +164,8 @@ class MilvusReader:
 
     def chunks(self, chunk_ids: Sequence[int]) -> dict[int, Chunk]:
         ids = list(dict.fromkeys(int(i) for i in chunk_ids))
-        return {int(r["id"]): chunk_from_row(r) for r in self._by_ids(ids, CHUNK_FIELDS)}
+        fields = [*CHUNK_FIELDS, STATES_FIELD] if self._manifest.sentence_states else CHUNK_FIELDS
+        return {int(r["id"]): chunk_from_row(r) for r in self._by_ids(ids, fields)}
 
     def term_idf(self, term: str) -> float:
         word = encode_token(term)

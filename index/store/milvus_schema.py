@@ -21,6 +21,7 @@ local store's BM25 does.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Sequence
@@ -102,6 +103,7 @@ def create_chunks_collection(
         enable_analyzer=True,
         analyzer_params=analyzer,
     )
+    schema.add_field("states", DataType.VARCHAR, max_length=VARCHAR_MAX, nullable=True)
     schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
     schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
     schema.add_function(
@@ -171,11 +173,15 @@ def chunk_row(chunk_id: int, chunk: Chunk, vector: list[float], tokens: str) -> 
         "page": getattr(chunk, "page", None),
         "text": chunk.text,
         "tokens": tokens,
+        "states": None if chunk.states is None else base64.b64encode(chunk.states).decode(),
         "vector": vector,
     }
 
 
 CHUNK_FIELDS = ["id", "doc_id", "title", "section", "start", "end", "page", "text"]
+STATES_FIELD = "states"
+"""Sentence states (base64 of ``Chunk.states``); collections written before them lack the
+field, so it is read and copied only when the version's manifest says it has them."""
 
 
 def chunk_from_row(row: dict[str, Any]) -> Chunk:
@@ -183,7 +189,8 @@ def chunk_from_row(row: dict[str, Any]) -> Chunk:
     values.update(start=int(row["start"]), end=int(row["end"]))
     if "page" in {f.name for f in fields(Chunk)}:  # models.Chunk gains ``page`` (PDF pages)
         values["page"] = None if row.get("page") is None else int(row["page"])
-    return Chunk(**values)
+    states = row.get(STATES_FIELD)
+    return Chunk(**values, states=base64.b64decode(states) if states else None)
 
 
 DOC_META_FIELDS = ["doc_id", "title", "content_hash", "indexed_at", "chunks", "chars", "ocr"]

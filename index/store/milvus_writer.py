@@ -30,6 +30,7 @@ from wenda.index.store.milvus_schema import (
     HISTORY_PROPERTY,
     KINDS,
     MANIFEST_PROPERTY,
+    STATES_FIELD,
     alias_name,
     analyzed_text,
     chunk_row,
@@ -146,6 +147,8 @@ class MilvusWriter:
             return
         where = f"doc_id in {json.dumps(batch, ensure_ascii=False)}"
         fields = [*CHUNK_FIELDS, "tokens", "vector"]
+        if prev.manifest.sentence_states:
+            fields.append(STATES_FIELD)
         rows = self._conn.query_all(prev.names["chunks"], where, fields)
         doc_rows = self._conn.query_all(prev.names["docs"], where, _DOC_FIELDS)
         if {r["doc_id"] for r in doc_rows} != set(batch):

@@ -39,7 +39,8 @@ CREATE TABLE chunks (
     end INTEGER NOT NULL,
     text TEXT NOT NULL,
     tokens TEXT NOT NULL,
-    page INTEGER DEFAULT NULL
+    page INTEGER DEFAULT NULL,
+    states BLOB DEFAULT NULL
 );
 CREATE INDEX chunks_doc ON chunks(doc_id, start);
 """
@@ -47,12 +48,20 @@ CACHED_CHUNKS = 4096
 """Chunks a version's store keeps in memory (~4 MB): the same passages answer many
 questions, and the SQLite read was ~0.08 ms of every ``/ask``."""
 _CHUNK_COLUMNS = "id, doc_id, title, section, start, end, text, tokens, page"
+_READ_COLUMNS = "id, doc_id, title, section, start, end, text, page"
 
 
 def _chunk(row: Sequence[Any]) -> Chunk:
-    """A Chunk from (doc_id, title, section, start, end, text, page)."""
-    doc_id, title, section, start, end, text, page = row
-    return Chunk(doc_id, title, section, start, end, text, page)
+    """A Chunk from (doc_id, title, section, start, end, text, page[, states])."""
+    doc_id, title, section, start, end, text, page, *states = row
+    blob = bytes(states[0]) if states and states[0] is not None else None
+    return Chunk(doc_id, title, section, start, end, text, page, blob)
+
+
+def _has_states(conn: sqlite3.Connection, schema: str = "main") -> bool:
+    """Databases written before sentence states have no ``states`` column."""
+    rows = conn.execute(f"PRAGMA {schema}.table_info(chunks)").fetchall()
+    return any(r[1] == "states" for r in rows)
 
 
 def _uri(path: Path, mode: str) -> str:
@@ -81,6 +90,7 @@ class RecordWriter:
         self._conn = sqlite3.connect(_uri(path, "rwc"), uri=True)
         self._conn.executescript(SCHEMA)
         self._attached = False
+        self._copied = _CHUNK_COLUMNS
 
     def add(
         self,
@@ -93,7 +103,7 @@ class RecordWriter:
             "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)", _doc_row(doc, len(chunks))
         )
         self._conn.executemany(
-            f"INSERT INTO chunks ({_CHUNK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO chunks ({_CHUNK_COLUMNS}, states) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     cid,
@@ -105,6 +115,7 @@ class RecordWriter:
                     c.text,
                     " ".join(toks),
                     getattr(c, "page", None),
+                    c.states,
                 )
                 for cid, c, toks in zip(chunk_ids, chunks, token_lists, strict=True)
             ],
@@ -115,11 +126,13 @@ class RecordWriter:
         if not self._attached:
             self._conn.execute("ATTACH DATABASE ? AS prev", (_uri(previous, "ro"),))
             self._attached = True
+            if _has_states(self._conn, "prev"):
+                self._copied = f"{_CHUNK_COLUMNS}, states"
         self._conn.execute(
             "INSERT INTO documents SELECT * FROM prev.documents WHERE doc_id = ?", (doc_id,)
         )
         self._conn.execute(
-            f"INSERT INTO chunks ({_CHUNK_COLUMNS}) SELECT {_CHUNK_COLUMNS} FROM prev.chunks "
+            f"INSERT INTO chunks ({self._copied}) SELECT {self._copied} FROM prev.chunks "
             "WHERE doc_id = ?",
             (doc_id,),
         )
@@ -142,6 +155,8 @@ class ChunkStore:
         self._lock = threading.Lock()
         self._closed = False
         self._cache: OrderedDict[int, Chunk] = OrderedDict()
+        with self._lock:
+            self._columns = _READ_COLUMNS + (", states" if _has_states(self._conn) else "")
 
     def close(self) -> None:
         with self._lock:
@@ -179,8 +194,7 @@ class ChunkStore:
         for lo in range(0, len(wanted), 500):  # stay under SQLite's bound-parameter limit
             part = wanted[lo : lo + 500]
             rows = self._all(
-                "SELECT id, doc_id, title, section, start, end, text, page FROM chunks "
-                f"WHERE id IN ({','.join('?' * len(part))})",
+                f"SELECT {self._columns} FROM chunks WHERE id IN ({','.join('?' * len(part))})",
                 part,
             )
             found = {r[0]: _chunk(r[1:]) for r in rows}

@@ -35,6 +35,7 @@ def test_readyz_reports_the_index(client: TestClient, shared_core: Any) -> None:
         "model": status.model,
         "dim": status.dim,
         "dense_index": status.dense_index,
+        "sentence_states": True,  # the hashing embedder pools them too
         "degraded": None,
         "watch": None,
     }

@@ -15,9 +15,10 @@ def test_resplit_rows_compare_a_variant_split_by_split() -> None:
 
     table = FeatureTable.load(str(TABLE))
     noise = np.random.default_rng(0).normal(size=len(table.span_question))
-    rows = resplit_rows(table, {"shipped": {}, "+ noise": {"noise": noise}}, seeds=1)
+    variants = {"shipped": ("late", {}), "+ noise": ("late", {"noise": noise})}
+    rows = resplit_rows(table, variants, seeds=1)
     assert [r[0] for r in rows] == ["shipped", "+ noise"]
-    held = json.loads(MODEL.read_text("utf-8"))["dense"]["held_out"]
+    held = json.loads(MODEL.read_text("utf-8"))["late"]["held_out"]
     official = [held[f"all_{k}"] for k in ("unanswerable_refused", "answerable_refused")]
     official.append(held["all_answer_accuracy"])
     assert rows[0][1] == " / ".join(f"{v:.3f}" for v in official)

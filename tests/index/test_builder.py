@@ -102,6 +102,43 @@ def test_model_or_chunker_change_forces_full_rebuild(hashing_settings: Settings)
     assert report.full_rebuild and report.published
 
 
+class StatelessEmbedder(HashingEmbedder):
+    """An embedder that cannot pool sentence states (as sentence-transformers under torch)."""
+
+    sentence_states = False
+    encode_passages_with_states = None  # type: ignore[assignment]
+
+
+def test_chunks_carry_sentence_states_and_gaining_them_forces_a_full_rebuild(
+    hashing_settings: Settings,
+) -> None:
+    """An index built without sentence states is rebuilt in full once the embedder has them
+    (the manifest records it); unchanged documents then keep them through copies."""
+    from wenda.index.embedding.sentence_states import unpack
+    from wenda.index.ingest.sentences import split_sentences
+
+    first = _build(hashing_settings, StatelessEmbedder())
+    reader = _snapshot(hashing_settings)
+    assert not reader.manifest.sentence_states
+    assert all(c.states is None for c in reader.chunks(list(reader.ids)).values())
+    reader.close()
+    second = _build(hashing_settings)
+    assert second.full_rebuild and second.chunks_embedded == first.chunks_total
+    (hashing_settings.corpus_dir / "extra.txt").write_text("新增文档。只有两句。", "utf-8")
+    third = _build(hashing_settings)
+    assert not third.full_rebuild and third.chunks_embedded == 1
+    reader = _snapshot(hashing_settings)
+    try:
+        assert reader.manifest.sentence_states
+        chunks = reader.chunks(list(reader.ids)).values()
+        assert len(chunks) == third.chunks_total
+        for chunk in chunks:
+            states = unpack(chunk.states, 256, len(split_sentences(chunk.text)))
+            assert states is not None and np.abs(states).sum() > 0
+    finally:
+        reader.close()
+
+
 def test_failure_midway_leaves_previous_index_serving(hashing_settings: Settings) -> None:
     first = _build(hashing_settings)
     (hashing_settings.corpus_dir / "extra.txt").write_text("额外文档\n内容一句。\n", "utf-8")

@@ -130,3 +130,25 @@ def test_version_built_with_another_model_is_not_switched_to(
     assert core.refresh() is False
     assert core.version == before
     assert core.ask("成达万高铁").passages  # still serving the compatible version
+
+
+def test_an_index_without_sentence_states_serves_and_says_to_rebuild(
+    hashing_settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    from tests.index.test_builder import StatelessEmbedder
+
+    build_index(hashing_settings, StatelessEmbedder(), ChineseTokenizer())
+    with caplog.at_level("WARNING", logger="wenda"):
+        wenda = Wenda.open(hashing_settings, embedder=HashingEmbedder())
+    try:
+        assert not wenda.status().sentence_states
+        assert any("no sentence states" in r.getMessage() for r in caplog.records)
+        assert wenda.ask("成达万高铁何时获得批复？").passages
+    finally:
+        wenda.close()
+    build_index(hashing_settings, HashingEmbedder(), ChineseTokenizer())
+    rebuilt = Wenda.open(hashing_settings, embedder=HashingEmbedder())
+    try:
+        assert rebuilt.status().sentence_states
+    finally:
+        rebuilt.close()

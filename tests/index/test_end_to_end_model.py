@@ -89,3 +89,17 @@ def test_lexical_side_is_handed_over_as_the_model_run_starts(real_core: Wenda) -
         encoder.session = session
     assert order == ["started", "run"]
     assert (vector == embedder.encode_queries([question])[0]).all()
+
+
+def test_the_late_model_composes_on_an_index_with_sentence_states(real_core: Wenda) -> None:
+    """The default build stores sentence states, the top passages get their scores, and
+    the answer model fitted with late-chunked features is the one that answers."""
+    result = real_core.run_pipeline("川渝两地住院费用直接结算的定点医疗机构有多少家？", 5)
+    assert result.variant == "late"
+    assert all(c.sentences is not None for c in result.candidates[:3])
+    span = result.decision.span
+    assert span is not None and "5182家" in span.text
+    from wenda.index.query.features import SPAN_FEATURES
+
+    late = dict(zip(SPAN_FEATURES, span.features, strict=True))
+    assert 0.5 < late["late"] <= late["late_best"] < 1.0

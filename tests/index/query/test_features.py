@@ -79,3 +79,31 @@ def test_refusal_reason_skips_words_jieba_made_up() -> None:
     # a made-up word whose characters the passages lack is still named
     reason, missing = explain(q, [], match("四川重庆备案。"))
     assert "人办" in missing
+
+
+def test_late_columns_come_from_the_passages_sentence_scores() -> None:
+    """With sentence scores for every top passage each span gets its late cosine, its gap
+    to the best span and that best; without, the columns stay 0 (the ``dense`` variant)."""
+    import numpy as np
+    from wenda.index.embedding.sentence_states import pack
+    from wenda.index.query.late import sentence_scores
+
+    text = "图书馆藏书十万册。现任馆长为林晓雯。她曾在北京工作。"
+    rng = np.random.default_rng(3)
+    states = rng.standard_normal((3, 8)).astype(np.float32)
+    q_vec = states[1] / np.linalg.norm(states[1])  # the question "means" sentence 2
+    chunk = Chunk("d.txt", "标题", "", 0, len(text), text, states=pack(states))
+    tok = ChineseTokenizer()
+    question = "图书馆馆长是谁？"
+    q = read_question(question, tok.query_terms(question), lambda t: 1.0, match)
+    scores = sentence_scores(chunk, q_vec)
+    assert scores is not None
+    spans = candidate_spans(q, [chunk], [1.0], [0.8], match, (), [scores])
+    col = {n: SPAN_FEATURES.index(n) for n in ("late", "late_gap", "late_best")}
+    by_text = {s.text: s.features for s in spans}
+    best = by_text["现任馆长为林晓雯。"]
+    assert best[col["late"]] > 0.99 and best[col["late_gap"]] == 0.0
+    assert all(f[col["late_best"]] == best[col["late"]] for f in by_text.values())
+    assert all(f[col["late_gap"]] < 0 for t, f in by_text.items() if t != "现任馆长为林晓雯。")
+    plain = candidate_spans(q, [chunk], [1.0], [0.8], match)
+    assert all(s.features[c] == 0.0 for s in plain for c in col.values())

@@ -37,6 +37,13 @@ def test_seed_answers_on_milvus_equal_the_local_store(
     milvus = Wenda.open(milvus_settings, embedder)
     try:
         assert milvus.status().chunks == local.status().chunks
+        assert milvus.status().sentence_states and local.status().sentence_states
+        question = "川渝两地住院费用直接结算的定点医疗机构有多少家？"
+        on = [core.run_pipeline(question, 5) for core in (local, milvus)]
+        assert [r.variant for r in on] == ["late", "late"]  # states came back from Milvus
+        assert [c.chunk.states for c in on[1].candidates] == [
+            c.chunk.states for c in on[0].candidates
+        ]
         items = load_jsonl(SEEDS_DEV)
         for item in items:
             a, b = local.ask(item.question), milvus.ask(item.question)

@@ -55,3 +55,33 @@ def test_chunks_read_once_are_served_from_memory_within_a_bound(
         assert store.chunks([0]) == {0: chunks[0]} and len(queries) == 3
     finally:
         store.close()
+
+
+def test_a_database_from_before_sentence_states_is_read_and_copied(tmp_path: Path) -> None:
+    """Versions written before the ``states`` column still serve, and a build copying
+    from one writes its chunks without states."""
+    import sqlite3
+
+    old_schema = records.SCHEMA.replace(",\n    states BLOB DEFAULT NULL", "")
+    assert "states" not in old_schema
+    conn = sqlite3.connect(tmp_path / "old.sqlite")
+    conn.executescript(old_schema)
+    conn.execute("INSERT INTO documents VALUES ('x.txt', 'x', 'h', '一句。', '[]', 't', 1, 0)")
+    conn.execute("INSERT INTO chunks VALUES (7, 'x.txt', 'x', '', 0, 3, '一句。', '一句', NULL)")
+    conn.commit()
+    conn.close()
+    chunk = Chunk("x.txt", "x", "", 0, 3, "一句。")
+    writer = RecordWriter(tmp_path / "new.sqlite")
+    writer.copy_from(tmp_path / "old.sqlite", "x.txt")
+    stated = Chunk("y.txt", "y", "", 0, 3, "二句。", states=b"\x00\x3c" * 4)
+    doc = StoredDocument("y.txt", "y", "h2", "二句。", (), "t")
+    writer.add(doc, [8], [stated], [["二句"]])
+    writer.finish()
+    for name, expected in (("old.sqlite", {7: chunk}), ("new.sqlite", {7: chunk, 8: stated})):
+        store = ChunkStore(tmp_path / name)
+        try:
+            got = store.chunks(list(expected))
+            assert got == expected
+            assert [c.states for c in got.values()] == [c.states for c in expected.values()]
+        finally:
+            store.close()

@@ -222,3 +222,30 @@ def test_document_flags_survive_add_and_copy(store_factory: StoreFactory) -> Non
         by_id = reader.chunks(ids)
         assert [by_id[i].page for i in ids] == [1, 2]
         reader.close()
+
+
+def test_sentence_states_survive_add_and_copy(store_factory: StoreFactory) -> None:
+    """A chunk's late-chunked sentence states come back byte for byte, also from a version
+    that copied the document; a manifest without states reads chunks without them."""
+    store = store_factory()
+    doc, chunks, vectors, tokens = make_doc("a.txt", ALPHA)
+    blobs = [np.full((1, 4), i + 0.5, np.float16).tobytes() for i in range(len(chunks))]
+    with_states = [dataclasses.replace(c, states=b) for c, b in zip(chunks, blobs, strict=True)]
+    m = dataclasses.replace(manifest(), sentence_states=True)
+    writer = store.begin(None, m)
+    writer.add_document(doc, with_states, vectors, tokens)
+    first = store.open(writer.publish())
+    second_writer = store.begin(first, m)
+    second_writer.copy_document("a.txt")
+    second_writer.add_document(*make_doc("b.txt", BETA))
+    second = store.open(second_writer.publish())
+    try:
+        assert second.manifest.sentence_states
+        for reader in (first, second):
+            ids = reader.doc_chunk_ids("a.txt")
+            assert [reader.chunks(ids)[i].states for i in ids] == blobs
+        ids = second.doc_chunk_ids("b.txt")
+        assert [second.chunks(ids)[i].states for i in ids] == [None, None]
+    finally:
+        first.close()
+        second.close()
