@@ -118,11 +118,12 @@ def candidate_spans(
     )
     m[:, [_COLUMN[name] for name in PASSAGE_LEVEL]] = passage[[pi for pi, _ in chosen]]
     if len(sentences) >= len(views):
-        pieces = [views[pi].pieces[k] for pi, k in chosen]
-        late = late_columns(
-            [sentences[pi].cosine(p.i, p.j) for (pi, _), p in zip(chosen, pieces, strict=True)]
-        )
-        m[:, [_COLUMN[name] for name in LATE_FEATURES]] = late
+        parts = [
+            sentences[pi].cosines(views[pi].first[ks], views[pi].last[ks])
+            for pi, ks in enumerate(picks)
+            if ks
+        ]
+        m[:, [_COLUMN[name] for name in LATE_FEATURES]] = late_columns(np.concatenate(parts))
     spans = []
     for (pi, k), vector in zip(chosen, m.tolist(), strict=True):
         p = views[pi].pieces[k]

@@ -9,8 +9,8 @@ of sentences the norms and the neighbours' dot product: ~20 µs for the top 3 pa
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,41 +20,74 @@ from wenda.index.models import Chunk
 
 
 @dataclass(frozen=True)
+class PassageStates:
+    """What does not depend on the question (cached per chunk text and states): the
+    states, and the inverse norm of each sentence's state and of each sentence's with the
+    next one's summed (NaN where a state is empty, 0 after the last sentence)."""
+
+    states: np.ndarray  # (n, dim) float32
+    inv_single: np.ndarray  # (n,)
+    inv_pair: np.ndarray  # (n,): sentences i and i + 1
+
+
+@dataclass(frozen=True)
 class SentenceScores:
-    """Per sentence of one passage: its state's dot product with the question vector and
-    its squared norm; per neighbouring pair, the two states' dot product."""
+    """Per sentence of one passage: its state's dot product with the question vector,
+    with the passage's question-independent ``PassageStates``."""
 
     dots: np.ndarray  # (n,)
-    norms2: np.ndarray  # (n,)
-    adjacent: np.ndarray  # (n - 1,)
+    passage: PassageStates
 
     def cosine(self, i: int, j: int) -> float | None:
         """Cosine of sentences ``i..j`` (``j`` is ``i`` or ``i + 1``) to the question;
         None when they hold no token state (an empty or truncated sentence)."""
-        dot = float(self.dots[i : j + 1].sum())
-        norm2 = float(self.norms2[i : j + 1].sum())
-        if j > i:
-            norm2 += 2.0 * float(self.adjacent[i])
-        return dot / math.sqrt(norm2) if norm2 > 1e-12 else None
+        value = float(self.cosines(np.array([i]), np.array([j]))[0])
+        return None if math.isnan(value) else value
+
+    def cosines(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """``cosine`` for arrays of pieces; NaN where a piece holds no token state."""
+        dots = self.dots
+        pair = (dots + np.append(dots[1:], 0.0)) * self.passage.inv_pair
+        single = dots * self.passage.inv_single
+        return np.where(j > i, pair[i], single[i])
 
 
 def sentence_scores(chunk: Chunk, vector: np.ndarray) -> SentenceScores | None:
     """The question vector against one chunk's stored states; None without states."""
-    states = unpack(chunk.states, int(vector.shape[0]), len(split_sentences(chunk.text)))
+    if not chunk.states:
+        return None
+    passage = _passage_states(chunk.text, chunk.states, int(vector.shape[0]))
+    if passage is None:
+        return None
+    return SentenceScores(passage.states @ vector.astype(np.float32, copy=False), passage)
+
+
+@functools.lru_cache(maxsize=4096)
+def _passage_states(text: str, blob: bytes, dim: int) -> PassageStates | None:
+    """Pure in its arguments, so caching cannot change a score: the same top passages
+    come back for many questions, and unpacking them was ~25 µs each."""
+    states = unpack(blob, dim, len(split_sentences(text)))
     if states is None:
         return None
-    return SentenceScores(
-        states @ vector.astype(np.float32),
-        np.einsum("ij,ij->i", states, states),
-        np.einsum("ij,ij->i", states[:-1], states[1:]),
-    )
+    norms2 = np.einsum("ij,ij->i", states, states).astype(np.float64)
+    adjacent = np.einsum("ij,ij->i", states[:-1], states[1:]).astype(np.float64)
+    pair2 = norms2[:-1] + norms2[1:] + 2.0 * adjacent
+    return PassageStates(states, _inverse_root(norms2), np.append(_inverse_root(pair2), 0.0))
 
 
-def late_columns(cosines: Sequence[float | None]) -> list[tuple[float, float, float]]:
-    """(late, late_gap, late_best) per span: its cosine, its gap to the question's best
-    span and that best. A span without a state gets the question's lowest cosine."""
-    known = [c for c in cosines if c is not None]
-    if not known:
-        return [(0.0, 0.0, 0.0)] * len(cosines)
-    best, worst = max(known), min(known)
-    return [(v, v - best, best) for v in (worst if c is None else c for c in cosines)]
+def _inverse_root(x: np.ndarray) -> np.ndarray:
+    out = np.full(len(x), np.nan)
+    ok = x > 1e-12
+    out[ok] = 1.0 / np.sqrt(x[ok])
+    return out
+
+
+def late_columns(cosines: np.ndarray) -> np.ndarray:
+    """(len, 3): late, late_gap, late_best per span: its cosine, its gap to the question's
+    best span and that best. A span without a state (NaN) gets the question's lowest."""
+    known = cosines[~np.isnan(cosines)]
+    if not len(known):
+        return np.zeros((len(cosines), 3))
+    best = float(known.max())
+    filled = np.where(np.isnan(cosines), float(known.min()), cosines)
+    return np.column_stack([filled, filled - best, np.full(len(filled), best)])

@@ -58,6 +58,8 @@ class PassageView:
     whole: str  # title, section and text in matching form
     head: str  # title and section
     body: str  # text
+    first: np.ndarray  # per piece, its first sentence (``Piece.i``)
+    last: np.ndarray  # ... and its last (``Piece.j``)
 
 
 def passage_view(chunk: Chunk, fold: Callable[[str], str]) -> PassageView:
@@ -99,6 +101,8 @@ def _view(title: str, section: str, text: str, fold: Callable[[str], str]) -> Pa
         fold(f"{title} {section} {text}"),
         fold(f"{title} {section}"),
         fold(text),
+        np.array([p.i for p in pieces], dtype=np.int64),
+        np.array([p.j for p in pieces], dtype=np.int64),
     )
 
 

@@ -25,10 +25,13 @@ def test_a_span_cosine_is_the_cosine_of_its_sentences_summed_state() -> None:
     scores = sentence_scores(chunk, q)
     assert scores is not None
     stored = states.astype(np.float16).astype(np.float32)
-    for i, j in ((0, 0), (1, 1), (0, 1), (1, 2)):
+    pieces = ((0, 0), (1, 1), (2, 2), (0, 1), (1, 2))
+    for i, j in pieces:
         expected = float(_unit(stored[i : j + 1].sum(axis=0)) @ q)
         got = scores.cosine(i, j)
         assert got is not None and abs(got - expected) < 1e-5
+    many = scores.cosines(np.array([i for i, _ in pieces]), np.array([j for _, j in pieces]))
+    assert np.allclose(many, [scores.cosine(i, j) for i, j in pieces])
 
 
 def test_no_states_or_states_of_another_text_give_no_scores() -> None:
@@ -42,9 +45,6 @@ def test_no_states_or_states_of_another_text_give_no_scores() -> None:
 
 
 def test_late_columns_give_gap_to_the_best_and_fill_gaps_with_the_worst() -> None:
-    assert late_columns([0.8, None, 0.9]) == [
-        (0.8, 0.8 - 0.9, 0.9),
-        (0.8, 0.8 - 0.9, 0.9),
-        (0.9, 0.0, 0.9),
-    ]
-    assert late_columns([None, None]) == [(0.0, 0.0, 0.0)] * 2
+    got = late_columns(np.array([0.8, np.nan, 0.9]))
+    assert np.allclose(got, [[0.8, 0.8 - 0.9, 0.9], [0.8, 0.8 - 0.9, 0.9], [0.9, 0.0, 0.9]])
+    assert (late_columns(np.array([np.nan, np.nan])) == 0.0).all()
