@@ -113,7 +113,7 @@ def compare(commit: str, n_docs: int, rounds: int, work: Path) -> str:
     work.mkdir(parents=True, exist_ok=True)
     with worktree(commit, work / "baseline_tree") as tree:
         sides = {
-            f"commit {commit} (when issue 14 was filed)": Side(
+            f"commit {commit}" + (" (when issue 14 was filed)" if commit == BASELINE else ""): Side(
                 *checkout_package(tree, work / "baseline_shim")
             ),
             "this checkout": Side("wenda.index", None),

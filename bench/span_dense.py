@@ -12,7 +12,9 @@ same questions, same spans, re-derived through the real pipeline, checked span b
 - the shipped ``late`` variant, and the ``dense`` variant without sentence states;
 - ``sent``: the span encoded on its own (an encoder pass per sentence or pair: about
   doubling a build, or ~3 question encodes per ``ask()``), as the cosine to the question,
-  its gap to the question's best span and that best.
+  its gap to the question's best span and that best;
+- ``clause``: the best late-chunked cosine of one clause of the span (a state per clause
+  would be ~2-3x the storage), the same three ways.
 
 It refits the shipped model's code (``wenda.index.query.fit``) and reports the held-out
 figures, and a gradient-boosted span scorer (scikit-learn, bench only).
@@ -23,6 +25,7 @@ figures, and a gradient-boosted span scorer (scikit-learn, bench only).
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -40,14 +43,17 @@ from bench.sentence_evidence import PREFIX, late_vector, token_states
 from bench.train_answer import TABLE, TOP_K, open_set
 
 
-def span_cosines(table: FeatureTable, work: Path) -> tuple[np.ndarray, np.ndarray]:
-    """(late, sent) cosine per table row; NaN where the spans do not line up."""
+def span_cosines(table: FeatureTable, work: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(late, sent, clause) cosine per table row; NaN where the spans do not line up.
+    ``clause``: the best late-chunked cosine of one clause of the span (split after
+    ，、；： and sentence ends): long sentences dilute a sentence state."""
     from wenda.index.builder import _passage_text
     from wenda.index.query.answer import Decision, gather_evidence
     from wenda.index.query.pipeline import match_form
 
     late = np.full(len(table.span_question), np.nan)
     sent = np.full(len(table.span_question), np.nan)
+    clause = np.full(len(table.span_question), np.nan)
     groups = table.groups()
     qi, embedder = 0, None
     for name in ("cmrc", "drcd"):
@@ -76,6 +82,7 @@ def span_cosines(table: FeatureTable, work: Path) -> tuple[np.ndarray, np.ndarra
                 qv = embedder.encode_queries([item.question])[0]
                 for r, s in zip(rows, spans, strict=True):
                     late[r] = _late_cosine(encoder, states, top[s.passage], s, qv, _passage_text)
+                    clause[r] = _clause_cosine(states[top[s.passage].chunk_id], s, qv)
                     texts.setdefault(s.text, None)
                 pending.append((rows, [s.text for s in spans], qv))
             qi += 1
@@ -86,7 +93,25 @@ def span_cosines(table: FeatureTable, work: Path) -> tuple[np.ndarray, np.ndarra
         for rows, span_texts, qv in pending:
             sent[rows] = [float(vectors[t] @ qv) for t in span_texts]
         core.close()
-    return late, sent
+    return late, sent, clause
+
+
+_CLAUSE = re.compile(r"[^，,、；;：:。！？!?…\n]+[，,、；;：:。！？!?…]*")
+
+
+def _clause_cosine(passage_states: tuple, span, qv) -> float:
+    """The best clause's late-chunked cosine (``_late_cosine`` has cached the states)."""
+    from wenda.index.embedding.sentence_states import pool
+
+    hidden, offsets, base = passage_states
+    at = base + span.start
+    bounds = [(at + m.start(), at + m.end()) for m in _CLAUSE.finditer(span.text)]
+    if base < 0 or not bounds:
+        return float("nan")
+    sums = pool(hidden, offsets, bounds)
+    norms = np.linalg.norm(sums, axis=1)
+    ok = norms > 0
+    return float(((sums[ok] @ qv) / norms[ok]).max()) if ok.any() else float("nan")
 
 
 def _late_cosine(encoder, states, candidate, span, qv, passage_text) -> float:
@@ -204,14 +229,19 @@ def resplit_rows(
 
 def run(work: Path, seeds: int = 8) -> str:
     table = FeatureTable.load(str(TABLE))
-    late, sent = span_cosines(table, work)
+    late, sent, clause = span_cosines(table, work)
     q = table.span_question
-    sent_cols = _with_best(sent, q)
+    sent_cols, clause_cols = _with_best(sent, q), _with_best(clause, q)
     sent_names = ("sent", "sent_gap", "sent_best")
+    clause_names = ("clause", "clause_gap", "clause_best")
     variants = {
         "shipped (late: stored late-chunked span cosine)": ("late", {}),
         "dense variant (no sentence states)": ("dense", {}),
         "+ span encoded on its own": ("late", dict(zip(sent_names, sent_cols, strict=True))),
+        "+ best clause, late-chunked": (
+            "late",
+            dict(zip(clause_names, clause_cols, strict=True)),
+        ),
     }
     stored = table.span_x[:, fit_mod.SPAN_FEATURES.index("late")]
     both = np.isfinite(late)

@@ -3,8 +3,9 @@
 Why: the dense side scored passages only, so the answer model could not tell the sentence
 that answers from an on-topic neighbour by meaning. A span's late-chunked state is the sum
 of its sentences' states (``embedding.sentence_states``); its cosine to the question
-vector needs, per passage, one (sentences × dim) product after the encode, and for a pair
-of sentences the norms and the neighbours' dot product: ~20 µs for the top 3 passages.
+vector needs, per passage, one (sentences × dim) product after the encode; the norms of
+sentences and of neighbouring pairs depend on the passage only and are cached. Measured on
+the seeds: 5 µs for the top 3 passages' scores, 28 µs for the spans' three columns.
 """
 
 from __future__ import annotations
@@ -62,10 +63,11 @@ def sentence_scores(chunk: Chunk, vector: np.ndarray) -> SentenceScores | None:
     return SentenceScores(passage.states @ vector.astype(np.float32, copy=False), passage)
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=1024)
 def _passage_states(text: str, blob: bytes, dim: int) -> PassageStates | None:
     """Pure in its arguments, so caching cannot change a score: the same top passages
-    come back for many questions, and unpacking them was ~25 µs each."""
+    come back for many questions, and unpacking them was ~25 µs each. 1,024 passages of
+    ~6 sentences hold at most ~10 MB."""
     states = unpack(blob, dim, len(split_sentences(text)))
     if states is None:
         return None

@@ -27,10 +27,10 @@ def test_server_without_an_index_comes_up_when_one_is_published(tmp_path: Path) 
         server.wait_for(lambda: server.get("/readyz").status_code == 200, 60)
         documents = server.get("/documents")
         assert documents.status_code == 200 and documents.json()["documents"]
-        log = server.log()
-        # its own INFO lines are visible (the CLI's WARNING set-up used to hide them)
-        assert "INFO wenda.api: index loaded: version v" in log
-        assert "loading again" in log
+        # its own INFO lines are visible (the CLI's WARNING set-up used to hide them);
+        # log lines are written in batches up to 0.1 s later (api/logs.py), so wait for them
+        server.wait_for(lambda: "INFO wenda.api: index loaded: version v" in server.log(), 10)
+        assert "loading again" in server.log()
 
 
 def _build(root: Path) -> None:
