@@ -10,7 +10,9 @@ answer accuracy in every split (``bench/span_dense.py``, README "Answer model").
 
 A state is the *sum* of the sentence's token states (not the mean): the state of two
 consecutive sentences is then the sum of theirs, and a cosine needs no token counts. It is
-kept as float16 (384 × 2 bytes a sentence) in ``Chunk.states``.
+kept in ``Chunk.states`` as int8 with one float32 scale per sentence (388 bytes a sentence
+at 384 dimensions, half of float16): over the official and eight random article splits the
+answer model's held-out figures stay within 0.9 points of float16 states (README).
 """
 
 from __future__ import annotations
@@ -21,10 +23,9 @@ import numpy as np
 from wenda.index.ingest.sentences import split_sentences
 from wenda.index.models import Chunk
 
-DTYPE = np.float16
 MAX_BYTES = 48_000
 """A chunk with more sentence states than this keeps none (base64 of it must fit one
-Milvus VARCHAR of 65,535 bytes); ~62 sentences of 384 dimensions, far above real chunks."""
+Milvus VARCHAR of 65,535 bytes); ~123 sentences of 384 dimensions, far above real chunks."""
 
 
 def chunk_sentences(chunk: Chunk, embedded_text: str) -> list[tuple[int, int]]:
@@ -52,18 +53,23 @@ def pool(
 
 
 def pack(states: np.ndarray) -> bytes | None:
-    """float16 bytes of (sentences, dim) states; None when too large to store."""
+    """int8 bytes of (sentences, dim) states with one float32 scale per sentence (the
+    scales first); None when too large to store."""
     data = np.ascontiguousarray(states, dtype=np.float32)
-    scale = float(np.abs(data).max()) if data.size else 0.0
-    if not np.isfinite(scale) or scale > float(np.finfo(DTYPE).max):
+    if not np.isfinite(data).all():
         return None
-    raw = data.astype(DTYPE).tobytes()
+    peak = np.abs(data).max(axis=1) if data.size else np.zeros(len(data), np.float32)
+    scales = np.where(peak > 0, peak / 127.0, 1.0).astype(np.float32)
+    values = np.rint(data / scales[:, None]).astype(np.int8)
+    raw = scales.tobytes() + values.tobytes()
     return raw if len(raw) <= MAX_BYTES else None
 
 
 def unpack(blob: bytes | None, dim: int, sentences: int) -> np.ndarray | None:
     """float32 (sentences, dim) states, or None when ``blob`` is missing or does not hold
     exactly one state per sentence (a chunk record from another recipe)."""
-    if not blob or dim <= 0 or len(blob) != sentences * dim * np.dtype(DTYPE).itemsize:
+    if not blob or dim <= 0 or len(blob) != sentences * (dim + 4):
         return None
-    return np.frombuffer(blob, dtype=DTYPE).reshape(sentences, dim).astype(np.float32)
+    scales = np.frombuffer(blob, dtype=np.float32, count=sentences)
+    values = np.frombuffer(blob, dtype=np.int8, offset=4 * sentences).reshape(sentences, dim)
+    return values.astype(np.float32) * scales[:, None]

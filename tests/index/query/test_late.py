@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from wenda.index.embedding.sentence_states import pack
+from wenda.index.embedding.sentence_states import pack, unpack
 from wenda.index.models import Chunk
 from wenda.index.query.late import late_columns, sentence_scores
 
@@ -24,7 +24,8 @@ def test_a_span_cosine_is_the_cosine_of_its_sentences_summed_state() -> None:
     q = _unit(np.arange(1, 9, dtype=np.float32))
     scores = sentence_scores(chunk, q)
     assert scores is not None
-    stored = states.astype(np.float16).astype(np.float32)
+    stored = unpack(chunk.states, 8, 3)  # as stored (int8 with a scale per sentence)
+    assert stored is not None
     pieces = ((0, 0), (1, 1), (2, 2), (0, 1), (1, 2))
     for i, j in pieces:
         expected = float(_unit(stored[i : j + 1].sum(axis=0)) @ q)
