@@ -102,8 +102,11 @@ class Wenda:
                     f"索引使用的模型不同，请重建索引 (index built with {model}; "
                     f"run `wenda index` to rebuild for {embedder.name})"
                 )
-        stale = reader is not None and not reader.manifest.sentence_states
-        if reader is not None and stale and has_sentence_states(embedder):
+        if (
+            reader is not None
+            and not reader.manifest.sentence_states
+            and has_sentence_states(embedder)
+        ):
             log.warning(
                 "index %s has no sentence states (built by an older version): answers use "
                 "the model without them; run `wenda index` to rebuild",

@@ -32,11 +32,10 @@ def encode_with_states(
     text's sentence states (sums over ``bounds``, see ``embedding.sentence_states``);
     None for embedders that cannot (sentence-transformers under torch)."""
     with_states = getattr(embedder, "encode_passages_with_states", None)
-    if with_states is not None:
-        got: tuple[np.ndarray, list[np.ndarray] | None] = with_states(texts, bounds, batch_size)
-        if got[1] is not None:
-            return got
-    return embedder.encode_passages(texts, batch_size=batch_size), None
+    if with_states is None:
+        return embedder.encode_passages(texts, batch_size=batch_size), None
+    got: tuple[np.ndarray, list[np.ndarray] | None] = with_states(texts, bounds, batch_size)
+    return got
 
 
 def has_sentence_states(embedder: Embedder) -> bool:

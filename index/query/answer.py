@@ -102,8 +102,8 @@ def gather_evidence(
     cosines = [c.dense_score if use_cosine else None for c in top]
     ready = [readings.get(c.chunk_id) for c in top] if readings else ()
     chunks = [c.chunk for c in top]
-    sentences = [c.sentences for c in top if c.sentences is not None] if use_cosine else []
-    if len(sentences) < len(top):
+    sentences = [c.sentences for c in top if c.sentences is not None]
+    if not use_cosine or not has_sentence_scores(top):
         sentences = []
     spans = candidate_spans(q, chunks, [c.score for c in top], cosines, fold, ready, sentences)
     union = fold(" ".join(f"{c.chunk.title} {c.chunk.section} {c.chunk.text}" for c in top))

@@ -11,7 +11,6 @@ the seeds: 5 µs for the top 3 passages' scores, 28 µs for the spans' three col
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,14 +38,10 @@ class SentenceScores:
     dots: np.ndarray  # (n,)
     passage: PassageStates
 
-    def cosine(self, i: int, j: int) -> float | None:
-        """Cosine of sentences ``i..j`` (``j`` is ``i`` or ``i + 1``) to the question;
-        None when they hold no token state (an empty or truncated sentence)."""
-        value = float(self.cosines(np.array([i]), np.array([j]))[0])
-        return None if math.isnan(value) else value
-
     def cosines(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-        """``cosine`` for arrays of pieces; NaN where a piece holds no token state."""
+        """Cosine to the question of each piece, sentences ``i[k]..j[k]`` (``j[k]`` is
+        ``i[k]`` or ``i[k] + 1``); NaN where a piece holds no token state (an empty or
+        truncated sentence)."""
         dots = self.dots
         pair = (dots + np.append(dots[1:], 0.0)) * self.passage.inv_pair
         single = dots * self.passage.inv_single

@@ -186,10 +186,9 @@ def read_passage(q: Question, view: PassageView) -> PassageReading:
         m[:, COLUMN["type_miss"]] = 1.0 - m[:, COLUMN["type_hit"]]
     # the sentence before and after the span (0 at the passage's edges)
     padded = np.concatenate([[0.0], weighted(in_sentences, q.weights), [0.0]])
-    first_i = np.array([p.i for p in view.pieces], dtype=np.int64)
-    last_j = np.array([p.j for p in view.pieces], dtype=np.int64)
-    m[:, COLUMN["cov_prev"]] = np.where(first_i > 0, padded[first_i], 0.0)
-    m[:, COLUMN["cov_next"]] = np.where(last_j + 1 < len(view.folded), padded[last_j + 2], 0.0)
+    first, last = view.first, view.last
+    m[:, COLUMN["cov_prev"]] = np.where(first > 0, padded[first], 0.0)
+    m[:, COLUMN["cov_next"]] = np.where(last + 1 < len(view.folded), padded[last + 2], 0.0)
     m[:, COLUMN["focus_type"]] = m[:, COLUMN["focus"]] * m[:, COLUMN["type_hit"]]
     m[:, COLUMN["focus_unit"]] = m[:, COLUMN["focus"]] * m[:, COLUMN["unit_hit"]]
     return PassageReading(view, in_sentences, in_span, m)

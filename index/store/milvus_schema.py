@@ -39,6 +39,9 @@ HISTORY_PROPERTY = "wenda.history"
 VERSION_PATTERN = re.compile(r"^v\d{8}T\d{12}Z$")
 PREFIX_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,120}$")
 VARCHAR_MAX = 65535  # Milvus' VARCHAR limit (bytes)
+STATES_FIELD = "states"
+"""Sentence states (base64 of ``Chunk.states``); collections written before them lack the
+field, so it is read and copied only when the version's manifest says it has them."""
 PIECE_CHARS = 16000  # 16,000 characters of UTF-8 JSON never exceed 64,000 bytes
 TERM_MAX_CHARS = 120
 BM25_PARAMS = {"bm25_k1": 1.5, "bm25_b": 0.75}  # bm25s' defaults, as in the local store
@@ -103,7 +106,7 @@ def create_chunks_collection(
         enable_analyzer=True,
         analyzer_params=analyzer,
     )
-    schema.add_field("states", DataType.VARCHAR, max_length=VARCHAR_MAX, nullable=True)
+    schema.add_field(STATES_FIELD, DataType.VARCHAR, max_length=VARCHAR_MAX, nullable=True)
     schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
     schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
     schema.add_function(
@@ -173,15 +176,12 @@ def chunk_row(chunk_id: int, chunk: Chunk, vector: list[float], tokens: str) -> 
         "page": getattr(chunk, "page", None),
         "text": chunk.text,
         "tokens": tokens,
-        "states": None if chunk.states is None else base64.b64encode(chunk.states).decode(),
+        STATES_FIELD: None if chunk.states is None else base64.b64encode(chunk.states).decode(),
         "vector": vector,
     }
 
 
 CHUNK_FIELDS = ["id", "doc_id", "title", "section", "start", "end", "page", "text"]
-STATES_FIELD = "states"
-"""Sentence states (base64 of ``Chunk.states``); collections written before them lack the
-field, so it is read and copied only when the version's manifest says it has them."""
 
 
 def chunk_from_row(row: dict[str, Any]) -> Chunk:

@@ -83,6 +83,25 @@ def test_an_embedder_without_states_still_encodes() -> None:
     assert not has_sentence_states(Plain())
 
 
+def test_an_encoder_that_cannot_pool_states_encodes_once() -> None:
+    """sentence-transformers under torch: the passages are encoded once, without states."""
+    from wenda.index.embedding.st_model import SentenceTransformerEmbedder
+
+    calls: list[int] = []
+
+    class TorchLike:
+        def encode(
+            self, texts: list[str], prompt: str, batch_size: int, show_progress: bool
+        ) -> np.ndarray:
+            calls.append(len(texts))
+            return np.ones((len(texts), 4), np.float32) / 2
+
+    embedder = SentenceTransformerEmbedder(TorchLike(), "torch-like", 4, "query: ", "passage: ")
+    assert not has_sentence_states(embedder)
+    vectors, states = encode_with_states(embedder, ["一句。", "两句。"], [[(0, 3)], [(0, 3)]], 8)
+    assert states is None and vectors.shape == (2, 4) and calls == [2]
+
+
 @pytest.mark.model
 def test_default_encoder_states_are_its_token_states_pooled_per_sentence() -> None:
     """Batched with texts of other lengths (padding), the states equal the sums of the
