@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from wenda.index.models import Chunk
-from wenda.index.query.answer import explain
+from wenda.index.query.answer import explain, nameable
 from wenda.index.query.answer_types import holds_type
 from wenda.index.query.features import SPAN_FEATURES, candidate_spans
 from wenda.index.query.pipeline import match_form as match
@@ -107,3 +107,19 @@ def test_late_columns_come_from_the_passages_sentence_scores() -> None:
     assert all(f[col["late_gap"]] < 0 for t, f in by_text.items() if t != "现任馆长为林晓雯。")
     plain = candidate_spans(q, [chunk], [1.0], [0.8], match)
     assert all(s.features[c] == 0.0 for s in plain for c in col.values())
+
+
+def test_refusal_reason_names_things_first_and_skips_function_words() -> None:
+    """"分娩过程中…对于准妈妈考验最强的是哪一个期间" lacks only 对于/一个/期间 beside a thing:
+    the reason names the thing (and an open-class verb after it), never a function word."""
+    assert nameable(["对于", "属于", "一个", "期间", "票价", "2023", "通常"]) == [
+        "票价",
+        "2023",
+        "属于",
+    ]
+    tok = ChineseTokenizer()
+    question = "对于一个游客来说，景区的票价通常是多少？"
+    q = read_question(question, tok.query_terms(question), lambda t: 1.0, match)
+    reason, missing = explain(q, [], match("景区位于山区，游客众多。"))
+    assert missing[0] == "票价" and "票价" in reason
+    assert not {"对于", "一个", "通常"} & set(missing)
