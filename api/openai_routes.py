@@ -36,6 +36,7 @@ from wenda.api.openai_schemas import (
     ModelCard,
     ModelList,
     OpenAIErrorResponse,
+    Usage,
     WendaExtra,
 )
 from wenda.api.state import Core, CoreDep
@@ -148,6 +149,21 @@ def resolve_question(core: Core, users: list[str]) -> str:
     return resolve_followup(users[:-1], users[-1], own)
 
 
+def count_usage(core: Core, messages: list[str], content: str) -> Usage:
+    """``usage`` of a completion: the jieba words of the messages and of the reply
+    (``Usage``); zeros when the core has no Chinese tokenizer."""
+    from wenda.index.store.lexical import ChineseTokenizer
+
+    tokenizer = getattr(core, "tokenizer", None)
+    if not isinstance(tokenizer, ChineseTokenizer):
+        return Usage(prompt_tokens=0, completion_tokens=0, total_tokens=0)
+    prompt = sum(len(tokenizer.words(m)) for m in messages)
+    completion = len(tokenizer.words(content))
+    return Usage(
+        prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
+    )
+
+
 def format_content(data: Mapping[str, Any]) -> str:
     """The assistant message: the answer (with its [n]), then the sources it cites."""
     answer = str(data["answer"])
@@ -180,9 +196,10 @@ def _extra(data: Mapping[str, Any], asked: str) -> dict[str, Any]:
 
 
 async def _stream(
-    completion_id: str, created: int, content: str, extra: dict[str, Any]
+    completion_id: str, created: int, content: str, extra: dict[str, Any], usage: Usage | None
 ) -> AsyncIterator[str]:
-    """The OpenAI chunk sequence: role, content pieces, a final stop chunk, then [DONE]."""
+    """The OpenAI chunk sequence: role, content pieces, a final stop chunk, with ``usage``
+    (``stream_options.include_usage``) a chunk without choices, then [DONE]."""
 
     def chunk(delta: Delta, finish: Literal["stop"] | None = None) -> str:
         body = ChatCompletionChunk(
@@ -201,6 +218,11 @@ async def _stream(
     for piece in _PIECE.findall(content):
         yield chunk(Delta(content=piece))
     yield chunk(Delta(), "stop")
+    if usage is not None:
+        last = ChatCompletionChunk(
+            id=completion_id, created=created, model=MODEL_ID, choices=[], usage=usage
+        )
+        yield json.dumps(last.model_dump(mode="json", exclude={"wenda"}), ensure_ascii=False)
     yield "[DONE]"
 
 
@@ -239,11 +261,15 @@ async def chat_completions(
     data["index_version"] = result.index_version
     metrics.observe_answer("chat_completions", bool(data["answerable"]))
     content = format_content(data)
+    texts = [m.text() for m in body.messages]
+    usage = await run_in_threadpool(count_usage, core, texts, content)
     extra = _extra(data, asked)
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
     if body.stream:
-        return EventSourceResponse(_stream(completion_id, created, content, extra))
+        wanted = body.stream_options is not None and body.stream_options.include_usage
+        stream = _stream(completion_id, created, content, extra, usage if wanted else None)
+        return EventSourceResponse(stream)
     return {
         "id": completion_id,
         "object": "chat.completion",
@@ -256,6 +282,7 @@ async def chat_completions(
                 "finish_reason": "stop",
             }
         ],
+        "usage": usage.model_dump(),
         "wenda": extra,
     }
 

@@ -43,6 +43,14 @@ class ChatMessage(BaseModel):
         return "".join(p.text or "" for p in self.content if p.type == "text")
 
 
+class StreamOptions(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    include_usage: bool = Field(
+        default=False, description="Send a last chunk with `usage` and no choices."
+    )
+
+
 class ChatCompletionRequest(BaseModel):
     """Body of ``POST /v1/chat/completions``. The last user message is the question;
     earlier user messages resolve follow-ups such as "那重庆呢？"."""
@@ -54,6 +62,7 @@ class ChatCompletionRequest(BaseModel):
         description="The conversation so far; it must contain a user message."
     )
     stream: bool = Field(default=False, description="Server-sent events in OpenAI chunk format.")
+    stream_options: StreamOptions | None = None
     top_k: TopK = Field(default=TOP_K_DEFAULT, description="Wenda extension: passages returned.")
 
 
@@ -79,6 +88,15 @@ class AssistantMessage(BaseModel):
     content: str
 
 
+class Usage(BaseModel):
+    """Sizes in jieba words (Wenda runs no language model, so there are no model tokens):
+    clients that track usage get consistent figures instead of a missing field."""
+
+    prompt_tokens: int = Field(description="Words of the messages' text.")
+    completion_tokens: int = Field(description="Words of the assistant message.")
+    total_tokens: int
+
+
 class Choice(BaseModel):
     index: int = 0
     message: AssistantMessage
@@ -91,6 +109,7 @@ class ChatCompletion(BaseModel):
     created: int
     model: str
     choices: list[Choice]
+    usage: Usage
     wenda: WendaExtra
 
 
@@ -106,13 +125,15 @@ class ChunkChoice(BaseModel):
 
 
 class ChatCompletionChunk(BaseModel):
-    """One ``data:`` event of a stream; the last one has ``finish_reason`` and ``wenda``."""
+    """One ``data:`` event of a stream; the stop chunk has ``finish_reason`` and ``wenda``;
+    with ``stream_options.include_usage`` one more follows, with no choices and ``usage``."""
 
     id: str
     object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
     created: int
     model: str
     choices: list[ChunkChoice]
+    usage: Usage | None = None  # only on the extra last chunk of stream_options.include_usage
     wenda: WendaExtra | None = None
 
 

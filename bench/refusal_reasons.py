@@ -89,7 +89,10 @@ def run(work: Path) -> str:
     rows = refused_cut_questions(work)
     table = [
         ["every absent term, question order (before)", *figures(rows, list)],
-        ["`answer.nameable`: things first, closed classes dropped (shipped)", *figures(rows, nameable)],
+        [
+            "`answer.nameable`: things first, closed classes dropped (shipped)",
+            *figures(rows, nameable),
+        ],
     ]
     header = [
         f"terms named ({len(rows)} refused cut questions, CMRC trial + DRCD)",
@@ -98,7 +101,9 @@ def run(work: Path) -> str:
         "reasons naming a deleted term",
         "terms per reason",
     ]
-    return "\n".join(["### Refusal reasons against the deleted sentences", "", md_table(header, table)])
+    return "\n".join(
+        ["### Refusal reasons against the deleted sentences", "", md_table(header, table)]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

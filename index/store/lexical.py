@@ -68,6 +68,12 @@ class ChineseTokenizer:
         norm = match_key(text)  # NFKC + traditional→simplified, same for documents and questions
         return [t for t in self._tokenizer().cut_for_search(norm) if _WORD.search(t)]
 
+    def words(self, text: str) -> list[str]:
+        """Word tokens in jieba's precise mode (no overlapping sub-words): how long a text
+        is, in words."""
+        norm = match_key(text)
+        return [t for t in self._tokenizer().cut(norm) if _WORD.search(t)]
+
     def query_terms(self, text: str) -> list[str]:
         """Distinct content tokens of a question, stopwords removed, in order."""
         seen: dict[str, None] = {}

@@ -116,6 +116,30 @@ def test_streaming_yields_openai_chunks_that_add_up(client: openai.OpenAI) -> No
     assert [c.choices[0].finish_reason for c in chunks][-1] == "stop"
     assert len({c.id for c in chunks}) == 1 and chunks[0].id.startswith("chatcmpl-")
     assert chunks[-1].model_extra["wenda"]["answerable"] is True  # type: ignore[index]
+    assert all(c.usage is None for c in chunks)  # usage only when the client asks for it
+
+
+def test_usage_counts_the_words_of_the_messages_and_the_reply(client: openai.OpenAI) -> None:
+    from wenda.index.store.lexical import ChineseTokenizer
+
+    words = ChineseTokenizer().words
+    messages: list[Any] = [
+        {"role": "system", "content": "你是问答助手。"},
+        {"role": "user", "content": MEDICAL},
+    ]
+    plain = client.chat.completions.create(model="wenda", messages=messages)
+    assert plain.usage is not None
+    content = plain.choices[0].message.content or ""
+    assert plain.usage.prompt_tokens == len(words("你是问答助手。")) + len(words(MEDICAL))
+    assert plain.usage.completion_tokens == len(words(content)) > 0
+    assert plain.usage.total_tokens == plain.usage.prompt_tokens + plain.usage.completion_tokens
+    stream = client.chat.completions.create(
+        model="wenda", messages=messages, stream=True, stream_options={"include_usage": True}
+    )
+    chunks = list(stream)
+    assert chunks[-1].choices == [] and chunks[-1].usage == plain.usage
+    assert chunks[-2].choices[0].finish_reason == "stop"
+    assert all(c.usage is None for c in chunks[:-1])
 
 
 def test_stream_is_sse_ending_with_done(server: LiveServer) -> None:

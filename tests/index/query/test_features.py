@@ -110,7 +110,7 @@ def test_late_columns_come_from_the_passages_sentence_scores() -> None:
 
 
 def test_refusal_reason_names_things_first_and_skips_function_words() -> None:
-    """"分娩过程中…对于准妈妈考验最强的是哪一个期间" lacks only 对于/一个/期间 beside a thing:
+    """ "分娩过程中…对于准妈妈考验最强的是哪一个期间" lacks only 对于/一个/期间 beside a thing:
     the reason names the thing (and an open-class verb after it), never a function word."""
     assert nameable(["对于", "属于", "一个", "期间", "票价", "2023", "通常"]) == [
         "票价",

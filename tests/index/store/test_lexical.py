@@ -40,3 +40,12 @@ def test_empty_index_returns_nothing(tmp_path: Path) -> None:
     assert ids.size == 0
     index.save(tmp_path / "lex")
     assert LexicalIndex.load(tmp_path / "lex").search(["成都"], 5)[0].size == 0
+
+
+def test_words_cover_the_text_once_without_punctuation() -> None:
+    """Precise mode: the words tile the text (search mode adds overlapping sub-words)."""
+    tok = ChineseTokenizer()
+    text = "川渝两地住院费用直接结算，共5182家。"
+    words = tok.words(text)
+    assert "".join(words) == "川渝两地住院费用直接结算共5182家"
+    assert len(tok.tokens(text)) > len(words)
