@@ -32,14 +32,37 @@ _CN_NUM = "一二三四五六七八九十两兩零〇"
 
 def num_missing(q: Question, folded: str) -> float:
     """Share of the question's numbers the text lacks, written in digits or in Chinese
-    numerals ("23岁" is "二十三岁", "1998年" is "一九九八年")."""
+    numerals ("23岁" is "二十三岁", "1998年" is "一九九八年"). A number matches whole: "1"
+    is not in "1929", "10" not in "105" or "10.5"."""
     if not q.numbers:
         return 0.0
-    missing = [x for x in q.numbers if x not in folded]
+    missing = [x for x in q.numbers if not holds_number(x, folded)]
     if missing:
         digits = arabic_numerals(folded)
-        missing = [x for x in missing if x not in digits]
+        missing = [x for x in missing if not holds_number(x, digits)]
     return len(missing) / len(q.numbers)
+
+
+def holds_number(number: str, text: str) -> bool:
+    """``number`` occurs in ``text`` as a whole number (no digit, nor a decimal part, joined
+    to it on either side)."""
+    return number in text and bool(_whole_number(number).search(text))
+
+
+@functools.lru_cache(maxsize=1024)
+def _whole_number(number: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![\d.]){re.escape(number)}(?![\d]|\.\d)")
+
+
+def _ordinal(o: tuple[str, str]) -> tuple[str, str]:
+    """An ordinal with its value in digits: ("一", "届") is ("1", "届")."""
+    value = arabic_numerals(o[0])
+    return (value if value.isdigit() else o[0], o[1])
+
+
+@functools.lru_cache(maxsize=4096)
+def _ordinals(text: str) -> frozenset[tuple[str, str]]:
+    return frozenset(_ordinal(o) for o in ordinals_in(text))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -68,10 +91,11 @@ _CN_NUMERAL = re.compile("[一二三四五六七八九十两兩零〇百千万�
 
 
 def ordinal_conflict(q: Question, folded: str) -> float:
+    """The text has an ordinal of the unit asked about, but not the one asked ("第8条"
+    where the question asks "第10条"; "第一届" and "第1届" are the same)."""
     if not q.ordinals:
         return 0.0
-    found = ordinals_in(folded)
-    wanted = set(q.ordinals)
+    wanted = {_ordinal(o) for o in q.ordinals}
     units = {u for _, u in wanted}
-    same_unit = [o for o in found if o[1] in units]
+    same_unit = [o for o in _ordinals(folded) if o[1] in units]
     return float(bool(same_unit) and not wanted & set(same_unit))

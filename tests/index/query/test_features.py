@@ -35,6 +35,20 @@ def test_ordinals_and_numbers_must_agree() -> None:
     assert spans["今年1—4月开行1936列。"]["num_missing"] == 1.0
 
 
+def test_numbers_match_whole_and_ordinals_in_either_script() -> None:
+    """ "10" is not in "第105条" or "2010年" (it was, as a substring); "第一届" is "第1届"."""
+    spans = dict(_spans("第10条规定了什么？", "第105条规定了期限。2010年第10条修订。"))
+    assert spans["第105条规定了期限。"]["num_missing"] == 1.0
+    assert spans["第105条规定了期限。"]["ordinal_conflict"] == 1.0
+    assert spans["2010年第10条修订。"]["num_missing"] == 0.0
+    spans = dict(_spans("1月有几场比赛？", "1929年举行比赛。"))
+    assert spans["1929年举行比赛。"]["num_missing"] == 1.0
+    spans = dict(_spans("第一届大会在哪里举行？", "第1届大会在北京举行。"))
+    assert spans["第1届大会在北京举行。"]["ordinal_conflict"] == 0.0
+    spans = dict(_spans("增长了3.5%吗？", "增长3.55%。"))
+    assert spans["增长3.55%。"]["num_missing"] == 1.0
+
+
 def test_traditional_text_matches_simplified_question() -> None:
     spans = dict(_spans("这座图书馆的馆长是谁？", "這座圖書館的館長是林曉雯。"))
     (features,) = spans.values()
