@@ -25,6 +25,7 @@ from wenda.index.query.features import (
 )
 from wenda.index.query.late import SentenceScores
 from wenda.index.query.model import AnswerModel, gate_features
+from wenda.index.query.numbers import arabic_numerals, holds_number
 from wenda.index.query.passages import PassageReading
 from wenda.index.query.question import TYPE_NAMES, Question
 from wenda.index.store.lexical import dictionary_frequency
@@ -197,7 +198,7 @@ def _focus_unseen(q: Question, model: AnswerModel) -> bool:
 
 def explain(q: Question, spans: Sequence[Span], union: str) -> tuple[str, list[str]]:
     """One short Chinese sentence saying what the evidence lacks, and the lacking items."""
-    absent = list(dict.fromkeys(t for t in _content_terms(q) if t not in union))
+    absent = list(dict.fromkeys(t for t in _content_terms(q) if _absent(t, union)))
     missing = nameable(
         [
             t
@@ -216,6 +217,14 @@ def explain(q: Question, spans: Sequence[Span], union: str) -> tuple[str, list[s
         kind = TYPE_NAMES[q.answer_type]
         return MISSING_TYPE_REASON.format(kind=kind), [kind]
     return NO_SENTENCE_REASON, []
+
+
+def _absent(term: str, union: str) -> bool:
+    """A number is absent unless it occurs whole, in digits or in Chinese numerals, as the
+    number rule reads it ("10" is not in "第105条"; "23" is in "二十三岁")."""
+    if term.isdigit():
+        return not holds_number(term, union) and not holds_number(term, arabic_numerals(union))
+    return term not in union
 
 
 CLOSED_WORD_CLASSES = ("m", "p", "c", "d", "r", "u", "f")

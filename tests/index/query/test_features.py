@@ -137,3 +137,13 @@ def test_refusal_reason_names_things_first_and_skips_function_words() -> None:
     reason, missing = explain(q, [], match("景区位于山区，游客众多。"))
     assert missing[0] == "票价" and "票价" in reason
     assert not {"对于", "一个", "通常"} & set(missing)
+
+
+def test_refusal_reason_reads_numbers_as_the_number_rule_does() -> None:
+    """ "10" inside "105" is not there; "23" written "二十三" is."""
+    tok = ChineseTokenizer()
+    question = "第10条规定的23岁以上人员有多少？"
+    q = read_question(question, tok.query_terms(question), lambda t: 1.0, match)
+    assert {"10", "23"} <= set(q.terms)
+    _, missing = explain(q, [], match("第105条：二十三岁以上人员须登记。"))
+    assert "10" in missing and "23" not in missing
