@@ -53,12 +53,17 @@ def refused_cut_questions(work: Path) -> list[tuple]:
 
 
 def figures(rows: Sequence[tuple], select: Callable[[list[str]], list[str]]) -> list[str]:
-    from wenda.index.query.answer import MAX_MISSING_SHOWN, _content_terms, _split_differently
+    from wenda.index.query.answer import (
+        MAX_MISSING_SHOWN,
+        _absent,
+        _content_terms,
+        _split_differently,
+    )
 
     named = right = reasons_right = 0
     naming = 0
     for q, union, original, kept in rows:
-        absent = list(dict.fromkeys(t for t in _content_terms(q) if t not in union))
+        absent = list(dict.fromkeys(t for t in _content_terms(q) if _absent(t, union)))
         missing = select(
             [
                 t

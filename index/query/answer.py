@@ -236,9 +236,9 @@ pronouns, particles, localisers (一个, 对于, 如果, 通常, 期间); adverb
 def nameable(terms: Sequence[str]) -> list[str]:
     """The absent terms worth naming to a user, things first: nouns, names and numbers,
     then other open-class words; closed-class words are dropped, since a passage that lacks
-    "一个" or "对于" tells the user nothing. Over 394 refused cut questions of CMRC + DRCD
+    "一个" or "对于" tells the user nothing. Over 393 refused cut questions of CMRC + DRCD
     this raised the share of named terms that were in the deleted answer sentence from
-    60.4% to 65.8%, and the share of reasons naming one from 83.6% to 84.9%
+    60.0% to 65.5%, and the share of reasons naming one from 83.8% to 85.2%
     (``bench/refusal_reasons.py``)."""
     from wenda.index.query.answer_types import pos_tagger
 
