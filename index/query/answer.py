@@ -27,7 +27,7 @@ from wenda.index.query.late import SentenceScores
 from wenda.index.query.model import AnswerModel, gate_features
 from wenda.index.query.numbers import arabic_numerals, holds_number
 from wenda.index.query.passages import PassageReading
-from wenda.index.query.question import TYPE_NAMES, Question
+from wenda.index.query.question import TYPE_NAMES, Question, asks_for_value
 from wenda.index.store.lexical import dictionary_frequency
 
 NO_ANSWER = "资料中没有找到相关内容。"
@@ -238,7 +238,7 @@ def nameable(terms: Sequence[str]) -> list[str]:
     then other open-class words; closed-class words are dropped, since a passage that lacks
     "一个" or "对于" tells the user nothing. Over 393 refused cut questions of CMRC + DRCD
     this raised the share of named terms that were in the deleted answer sentence from
-    60.0% to 65.5%, and the share of reasons naming one from 83.8% to 85.2%
+    60.5% to 65.5%, and the share of reasons naming one from 84.0% to 85.2%
     (``bench/refusal_reasons.py``)."""
     from wenda.index.query.answer_types import pos_tagger
 
@@ -265,9 +265,15 @@ _CJK_WORD = re.compile(r"[\u4e00-\u9fff]+")
 
 
 def _content_terms(q: Question) -> list[str]:
-    """Question terms worth naming to a user: words of 2+ characters, or numbers; the
-    focus term (what is asked about) first."""
-    named = [t for t in q.terms if len(t) >= 2 or t.isdigit()]
+    """Question terms worth naming to a user: words of 2+ characters, or numbers, but not
+    a phrase asking for the value (哪天, 多长时间) nor a piece of one (长时间); the focus term
+    (what is asked about) first."""
+    asking = [t for t in q.terms if asks_for_value(t)]
+    named = [
+        t
+        for t in q.terms
+        if (len(t) >= 2 or t.isdigit()) and not any(t in phrase for phrase in asking)
+    ]
     return [t for t in q.focus if t in named] + [t for t in named if t not in q.focus]
 
 

@@ -188,6 +188,13 @@ _WH = re.compile(
 )
 
 
+def asks_for_value(term: str) -> bool:
+    """A question phrase that asks for a kind of value (哪天, 多长时间, 几个, 多少钱): the slot
+    the answer fills, never something the documents lack. 面积 or 金额 name a kind of value
+    without asking (no question word), so they stay terms a refusal can name."""
+    return bool(_WH.search(term)) and expected_type(term) is not None
+
+
 def wh_context(folded: str, terms: list[str]) -> tuple[str, ...]:
     """The content terms nearest the question word, one each side: an answer sentence
     usually keeps them next to the answer ("由谁捐献土地" → "由铁路局捐献土地")."""

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 from wenda.index.models import Chunk
-from wenda.index.query.answer import explain, nameable
+from wenda.index.query.answer import MISSING_TYPE_REASON, explain, nameable
 from wenda.index.query.answer_types import holds_type
 from wenda.index.query.features import SPAN_FEATURES, candidate_spans
 from wenda.index.query.pipeline import match_form as match
-from wenda.index.query.question import read_question
+from wenda.index.query.question import TYPE_NAMES, read_question
 from wenda.index.store.lexical import ChineseTokenizer
 
 
@@ -147,3 +147,15 @@ def test_refusal_reason_reads_numbers_as_the_number_rule_does() -> None:
     assert {"10", "23"} <= set(q.terms)
     _, missing = explain(q, [], match("第105条：二十三岁以上人员须登记。"))
     assert "10" in missing and "23" not in missing
+
+
+def test_refusal_reason_never_names_the_question_phrase() -> None:
+    """ "多长时间" asks for the answer (a duration); the documents lacking it says nothing.
+    The reason falls back to the kind of value asked for."""
+    tok = ChineseTokenizer()
+    question = "重庆到成都的高铁要多长时间？"
+    q = read_question(question, tok.query_terms(question), lambda t: 1.0, match)
+    assert "多长时间" in q.terms
+    reason, missing = explain(q, [], match("重庆到成都的高铁已经开通。"))
+    assert "多长时间" not in missing and "多长时间" not in reason
+    assert reason == MISSING_TYPE_REASON.format(kind=TYPE_NAMES["duration"])
