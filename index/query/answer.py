@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from wenda.index.models import Chunk
-from wenda.index.query.answer_types import holds_type
+from wenda.index.query.answer_types import holds_type, pos_tagger
 from wenda.index.query.features import (
     ANSWER_PASSAGES,
     SPAN_FEATURES,
@@ -240,8 +240,6 @@ def nameable(terms: Sequence[str]) -> list[str]:
     this raised the share of named terms that were in the deleted answer sentence from
     60.5% to 65.5%, and the share of reasons naming one from 84.0% to 85.2%
     (``bench/refusal_reasons.py``)."""
-    from wenda.index.query.answer_types import pos_tagger
-
     tags = pos_tagger().word_tag_tab
     things, others = [], []
     for t in terms:
