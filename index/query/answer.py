@@ -25,7 +25,7 @@ from wenda.index.query.features import (
 )
 from wenda.index.query.late import SentenceScores
 from wenda.index.query.model import AnswerModel, gate_features
-from wenda.index.query.numbers import arabic_numerals, holds_number
+from wenda.index.query.numbers import holds_number
 from wenda.index.query.passages import PassageReading
 from wenda.index.query.question import TYPE_NAMES, Question, asks_for_value
 from wenda.index.store.lexical import dictionary_frequency
@@ -222,9 +222,7 @@ def explain(q: Question, spans: Sequence[Span], union: str) -> tuple[str, list[s
 def _absent(term: str, union: str) -> bool:
     """A number is absent unless it occurs whole, in digits or in Chinese numerals, as the
     number rule reads it ("10" is not in "第105条"; "23" is in "二十三岁")."""
-    if term.isdigit():
-        return not holds_number(term, union) and not holds_number(term, arabic_numerals(union))
-    return term not in union
+    return not holds_number(term, union) if term.isdigit() else term not in union
 
 
 CLOSED_WORD_CLASSES = ("m", "p", "c", "d", "r", "u", "f")

@@ -31,21 +31,20 @@ _CN_NUM = "一二三四五六七八九十两兩零〇"
 
 
 def num_missing(q: Question, folded: str) -> float:
-    """Share of the question's numbers the text lacks, written in digits or in Chinese
-    numerals ("23岁" is "二十三岁", "1998年" is "一九九八年"). A number matches whole: "1"
-    is not in "1929", "10" not in "105" or "10.5"."""
+    """Share of the question's numbers the text lacks (``holds_number``)."""
     if not q.numbers:
         return 0.0
-    missing = [x for x in q.numbers if not holds_number(x, folded)]
-    if missing:
-        digits = arabic_numerals(folded)
-        missing = [x for x in missing if not holds_number(x, digits)]
-    return len(missing) / len(q.numbers)
+    return sum(not holds_number(x, folded) for x in q.numbers) / len(q.numbers)
 
 
 def holds_number(number: str, text: str) -> bool:
     """``number`` occurs in ``text`` as a whole number (no digit, nor a decimal part, joined
-    to it on either side)."""
+    to it on either side: "1" is not in "1929", "10" not in "105" or "10.5"), written in
+    digits or in Chinese numerals ("23岁" is "二十三岁", "1998年" is "一九九八年")."""
+    return _holds_whole(number, text) or _holds_whole(number, arabic_numerals(text))
+
+
+def _holds_whole(number: str, text: str) -> bool:
     return number in text and bool(_whole_number(number).search(text))
 
 
