@@ -53,24 +53,12 @@ def refused_cut_questions(work: Path) -> list[tuple]:
 
 
 def figures(rows: Sequence[tuple], select: Callable[[list[str]], list[str]]) -> list[str]:
-    from wenda.index.query.answer import (
-        MAX_MISSING_SHOWN,
-        _absent,
-        _content_terms,
-        _split_differently,
-    )
+    from wenda.index.query.answer import MAX_MISSING_SHOWN, absent_terms
 
     named = right = reasons_right = 0
     naming = 0
     for q, union, original, kept in rows:
-        absent = list(dict.fromkeys(t for t in _content_terms(q) if _absent(t, union)))
-        missing = select(
-            [
-                t
-                for t in absent
-                if not any(t != o and t in o for o in absent) and not _split_differently(t, union)
-            ]
-        )
+        missing = select(absent_terms(q, union))
         shown = missing[:MAX_MISSING_SHOWN]
         if not shown:
             continue

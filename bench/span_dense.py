@@ -40,7 +40,7 @@ from wenda.index.query.fit import FeatureTable, span_targets
 
 from bench.common import WORK, log, md_table, write_report
 from bench.sentence_evidence import PREFIX, late_vector, token_states
-from bench.train_answer import TABLE, TOP_K, open_set
+from bench.train_answer import TABLE, evidence, open_set
 
 
 def span_cosines(table: FeatureTable, work: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -48,8 +48,6 @@ def span_cosines(table: FeatureTable, work: Path) -> tuple[np.ndarray, np.ndarra
     ``clause``: the best late-chunked cosine of one clause of the span (split after
     ，、；： and sentence ends): long sentences dilute a sentence state."""
     from wenda.index.builder import _passage_text
-    from wenda.index.query.answer import Decision, gather_evidence
-    from wenda.index.query.pipeline import match_form
 
     late = np.full(len(table.span_question), np.nan)
     sent = np.full(len(table.span_question), np.nan)
@@ -60,19 +58,12 @@ def span_cosines(table: FeatureTable, work: Path) -> tuple[np.ndarray, np.ndarra
         core, squad = open_set(name, work, embedder)
         embedder = core.embedder
         encoder = embedder._encoder  # type: ignore[attr-defined]  # the OnnxEncoder
-        captured: dict = {}
-
-        def record(q, candidates, captured=captured):
-            captured["ev"] = gather_evidence(q, candidates, match_form, use_cosine=True)
-            captured["top"] = candidates[:3]
-            return Decision(False, 0.0)
-
         states: dict[int, tuple] = {}
         texts: dict[str, None] = {}
         pending = []
         for item in squad.items:
-            core.run_pipeline(item.question, TOP_K, composer=record)
-            spans, top, rows = captured["ev"].spans, captured["top"], groups[qi]
+            _, ev, top = evidence(core, item.question)
+            spans, rows = ev.spans, groups[qi]
             same = len(rows) == len(spans) and all(
                 (table.span_start[r], table.span_end[r], table.span_passage[r])
                 == (s.start, s.end, s.passage)
@@ -227,6 +218,17 @@ def resplit_rows(
     return rows
 
 
+def resplit_table(table: FeatureTable, variants: dict[str, tuple[str, dict]], seeds: int) -> str:
+    """``resplit_rows`` as a markdown table."""
+    header = [
+        "span features",
+        "official split",
+        f"mean ± sd, splits 1-{seeds}",
+        "change vs shipped, split by split: mean (min..max)",
+    ]
+    return md_table(header, resplit_rows(table, variants, seeds))
+
+
 def run(work: Path, seeds: int = 8) -> str:
     table = FeatureTable.load(str(TABLE))
     late, sent, clause = span_cosines(table, work)
@@ -263,7 +265,7 @@ def run(work: Path, seeds: int = 8) -> str:
     rows.append(
         ["GBT span scorer, shipped features", "–", "–", "–", f"{gbt_chosen_holds(table):.3f}", "–"]
     )
-    split_rows = resplit_rows(table, variants, seeds)
+    split_table = resplit_table(table, variants, seeds)
     aligned = float(np.isfinite(late).mean())
     header = [
         "span features (held-out articles)",
@@ -285,15 +287,7 @@ def run(work: Path, seeds: int = 8) -> str:
             f"Over the official split and {seeds} random article splits (unanswerable refused / "
             "answerable refused / answer accuracy, held-out articles of each split):",
             "",
-            md_table(
-                [
-                    "span features",
-                    "official split",
-                    f"mean ± sd, splits 1-{seeds}",
-                    "change vs shipped, split by split: mean (min..max)",
-                ],
-                split_rows,
-            ),
+            split_table,
         ]
     )
 

@@ -29,10 +29,10 @@ if __package__ in (None, ""):
 import numpy as np
 from wenda.index.query.fit import FeatureTable
 
-from bench.common import WORK, log, md_table, write_report
+from bench.common import WORK, log, write_report
 from bench.sentence_evidence import token_states
-from bench.span_dense import _with_best, resplit_rows
-from bench.train_answer import DATASETS, TABLE, TOP_K, open_set
+from bench.span_dense import _with_best, resplit_table
+from bench.train_answer import DATASETS, TABLE, evidence, open_set
 
 VARIANTS = {"raw": 0, "pca 32": 32, "pca 64": 64, "pca 128": 128}
 SAMPLE_PARAGRAPHS = 200  # per set, for the principal components
@@ -66,8 +66,6 @@ def maxsim_columns(table: FeatureTable, work: Path) -> dict[str, np.ndarray]:
     """Per variant, (rows, 3): mean, min and lowest-third mean of the question tokens'
     best cosine to a token of the span."""
     from wenda.index.builder import _passage_text
-    from wenda.index.query.answer import Decision, gather_evidence
-    from wenda.index.query.pipeline import match_form
 
     n = len(table.span_question)
     out = {v: np.full((n, 3), np.nan) for v in VARIANTS}
@@ -78,17 +76,10 @@ def maxsim_columns(table: FeatureTable, work: Path) -> dict[str, np.ndarray]:
         encoder = embedder._encoder  # type: ignore[attr-defined]  # the OnnxEncoder
         if mean is None:
             mean, projs = projections(encoder)
-        captured: dict = {}
-
-        def record(q, candidates, captured=captured):
-            captured["ev"] = gather_evidence(q, candidates, match_form, use_cosine=True)
-            captured["top"] = candidates[:3]
-            return Decision(False, 0.0)
-
         passages: dict[int, tuple] = {}
         for item in squad.items:
-            core.run_pipeline(item.question, TOP_K, composer=record)
-            spans, top, rows = captured["ev"].spans, captured["top"], groups[qi]
+            _, ev, top = evidence(core, item.question)
+            spans, rows = ev.spans, groups[qi]
             qi += 1
             hidden, offsets = token_states(encoder, "query: " + item.question)
             keep = [i for i, (a, b) in enumerate(offsets) if b > a and a >= len("query: ")]
@@ -128,22 +119,13 @@ def run(work: Path, seeds: int) -> str:
             names = (f"ms_{stat}", f"ms_{stat}_gap", f"ms_{stat}_best")
             extra.update(zip(names, _with_best(cols[:, k], q), strict=True))
         variants[f"+ MaxSim, {v}"] = ("late", extra)
-    rows = resplit_rows(table, variants, seeds)
     return "\n".join(
         [
             f"### Token-level MaxSim on top of the shipped model ({len(table.q_answerable)} "
             "questions; unanswerable refused / answerable refused / accuracy, held-out "
             "articles)",
             "",
-            md_table(
-                [
-                    "span features",
-                    "official split",
-                    f"mean ± sd, splits 1-{seeds}",
-                    "change vs shipped, split by split: mean (min..max)",
-                ],
-                rows,
-            ),
+            resplit_table(table, variants, seeds),
         ]
     )
 

@@ -85,26 +85,33 @@ def question_words(names: list[str]) -> dict:
     return derive(questions, [p.context for p in paragraphs], ChineseTokenizer())
 
 
-def extract(work: Path, out: Path, names: list[str]) -> None:
+def evidence(core, question: str) -> tuple:
+    """(question read, evidence, candidates) of one question through the real pipeline up to
+    the compose stage: what the answer model sees, the spans the feature table holds."""
     from wenda.index.query.answer import Decision, gather_evidence
-    from wenda.index.query.fit import FeatureTable
     from wenda.index.query.pipeline import match_form
+
+    captured: dict = {}
+
+    def record(q, candidates):
+        captured["ev"] = gather_evidence(q, candidates, match_form, use_cosine=True)
+        captured["q"], captured["candidates"] = q, candidates
+        return Decision(False, 0.0)
+
+    core.run_pipeline(question, TOP_K, composer=record)
+    return captured["q"], captured["ev"], captured["candidates"]
+
+
+def extract(work: Path, out: Path, names: list[str]) -> None:
+    from wenda.index.query.fit import FeatureTable
 
     cols: dict[str, list] = {k: [] for k in FeatureTable.__dataclass_fields__}
     embedder = None
     for name in names:
         core, squad = open_set(name, work, embedder)
         embedder = core.embedder
-        captured: dict = {}
-
-        def record(q, candidates, captured=captured):
-            captured["ev"] = gather_evidence(q, candidates, match_form, use_cosine=True)
-            captured["q"] = q
-            return Decision(False, 0.0)
-
         for n, item in enumerate(squad.items):
-            core.run_pipeline(item.question, TOP_K, composer=record)
-            ev, q = captured["ev"], captured["q"]
+            q, ev, _ = evidence(core, item.question)
             qi = len(cols["q_answerable"])
             for span in ev.spans:
                 contains, minimal = _labels(item, span)

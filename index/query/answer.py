@@ -198,14 +198,7 @@ def _focus_unseen(q: Question, model: AnswerModel) -> bool:
 
 def explain(q: Question, spans: Sequence[Span], union: str) -> tuple[str, list[str]]:
     """One short Chinese sentence saying what the evidence lacks, and the lacking items."""
-    absent = list(dict.fromkeys(t for t in _content_terms(q) if _absent(t, union)))
-    missing = nameable(
-        [
-            t
-            for t in absent
-            if not any(t != o and t in o for o in absent) and not _split_differently(t, union)
-        ]
-    )
+    missing = nameable(absent_terms(q, union))
     type_missing = False
     if q.answer_type is not None:
         type_missing = not any(s.features[_TYPE_HIT] for s in spans)
@@ -217,6 +210,17 @@ def explain(q: Question, spans: Sequence[Span], union: str) -> tuple[str, list[s
         kind = TYPE_NAMES[q.answer_type]
         return MISSING_TYPE_REASON.format(kind=kind), [kind]
     return NO_SENTENCE_REASON, []
+
+
+def absent_terms(q: Question, union: str) -> list[str]:
+    """The question's content terms that no top passage holds, in question order, leaving
+    out one held within a longer absent term and words jieba made up (``_split_differently``)."""
+    absent = list(dict.fromkeys(t for t in _content_terms(q) if _absent(t, union)))
+    return [
+        t
+        for t in absent
+        if not any(t != o and t in o for o in absent) and not _split_differently(t, union)
+    ]
 
 
 def _absent(term: str, union: str) -> bool:
