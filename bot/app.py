@@ -25,7 +25,7 @@ from telegram.ext import (
 )
 from wenda.bot import handlers
 from wenda.bot.ratelimit import RateLimiter
-from wenda.bot.retry import RetryingLimiter
+from wenda.bot.retry import MaybeDelivered, RetryingLimiter
 from wenda.bot.settings import BotSettings
 from wenda.bot.state import (
     CORE_KEY,
@@ -92,6 +92,8 @@ async def post_shutdown(application: Application) -> None:
 
 async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log the error and tell the user politely; a failing question never stops the bot."""
+    if isinstance(context.error, MaybeDelivered):  # the reply may be there: no apology
+        return  # the limiter has logged it
     logger.error("error while handling an update", exc_info=context.error)
     if not isinstance(update, Update):
         return
@@ -115,6 +117,7 @@ def build_application(settings: Settings, core: Core) -> Application:
     builder = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token)
+        .read_timeout(settings.telegram_read_timeout)
         .defaults(
             Defaults(
                 parse_mode=ParseMode.HTML,

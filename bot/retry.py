@@ -4,7 +4,11 @@ python-telegram-bot passes every request (except ``getUpdates``, which its updat
 retries) through the application's rate limiter, which makes that the one place to make
 delivery reliable: a 429 waits the ``retry_after`` Telegram asks for, a 5xx, timeout or
 network error is retried with exponential backoff, and a reply that still cannot be sent
-is logged as an ERROR naming the method and chat, never dropped silently. Calls that
+is logged as an ERROR naming the method and chat, never dropped silently. A new message
+whose request reached Telegram but whose answer timed out is not sent again: Telegram has
+no idempotency key, so a retry would show the user the same reply twice; it is raised as
+``MaybeDelivered`` and logged as a WARNING (edits and button answers are idempotent and
+are retried; a connect or pool timeout means nothing was sent, so it is retried too). Calls that
 deliver nothing to a user (``getMe`` and friends at start-up) are not retried, so a bot
 without network fails fast with one clear line. Client errors
 (400 Bad Request, 403 Forbidden, …) are not retried: sending the same request again
@@ -20,6 +24,7 @@ import warnings
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+import httpx
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from telegram.ext import BaseRateLimiter
 
@@ -33,6 +38,23 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, TimedOut) or (
         isinstance(exc, NetworkError) and not isinstance(exc, BadRequest)
     )
+
+
+class MaybeDelivered(TimedOut):
+    """A new message timed out after its request was sent: it may be on the user's screen."""
+
+
+def sent_before_timeout(exc: BaseException) -> bool:
+    """A timeout that may have hit after Telegram took the request (read/write, or unknown);
+    connect and pool timeouts mean the request never left."""
+    return isinstance(exc, TimedOut) and not isinstance(
+        exc.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout
+    )
+
+
+def creates_a_message(endpoint: str) -> bool:
+    """Calls that add a message each time they run (a duplicate is visible), unlike edits."""
+    return endpoint.startswith(("send", "forward", "copy")) and endpoint != "sendChatAction"
 
 
 def delivers_to_a_user(data: dict[str, Any]) -> bool:
@@ -93,6 +115,15 @@ class RetryingLimiter(BaseRateLimiter[int]):
                     raise
                 logger.warning("%s: flood control, retrying in %.1f s", endpoint, delay)
             except Exception as exc:
+                if creates_a_message(endpoint) and sent_before_timeout(exc):
+                    logger.warning(
+                        "Bot API %s to chat %s timed out after it was sent; not sent again, "
+                        "so the user sees it at most once (it may not have arrived): %s",
+                        endpoint,
+                        data.get("chat_id"),
+                        exc,
+                    )
+                    raise MaybeDelivered(str(exc)) from exc
                 if not is_transient(exc) or attempt == attempts:
                     if is_transient(exc):
                         self._lost(endpoint, data, attempt, exc)

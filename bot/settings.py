@@ -24,6 +24,11 @@ class BotSettings(Settings):
         validation_alias=AliasChoices("TELEGRAM_ADMIN_IDS", "telegram_admin_ids"),
     )
     telegram_rate_per_minute: int = Field(default=20, ge=1)
+    telegram_read_timeout: float = Field(
+        default=5.0,  # python-telegram-bot's own default
+        gt=0,
+        description="Seconds to wait for the Bot API's answer to a call (not getUpdates).",
+    )
 
     @field_validator("telegram_admin_ids", mode="before")
     @classmethod

@@ -69,6 +69,7 @@ class FakeBotApi:
         self.updates: list[dict[str, Any]] = []
         self.chats: dict[int, dict[str, Any]] = {}
         self.faults: dict[str, list[tuple[int, dict[str, Any]]]] = {}  # method → replies
+        self.stalls: dict[str, list[float]] = {}  # method → seconds to hold the next answers
         self._cond = threading.Condition()
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(10_000)
@@ -122,6 +123,12 @@ class FakeBotApi:
             payload["description"] = "Internal Server Error" if status >= 500 else "Error"
         with self._cond:
             self.faults.setdefault(method, []).extend([(status, payload)] * times)
+
+    def stall(self, method: str, seconds: float, times: int = 1) -> None:
+        """Carry out the next ``times`` calls of ``method`` but answer each ``seconds`` late
+        (a message that reaches the chat while the bot's read times out)."""
+        with self._cond:
+            self.stalls.setdefault(method, []).extend([seconds] * times)
 
     # --- inspecting ------------------------------------------------------------------------
     def calls_of(self, method: str) -> list[Call]:
@@ -207,6 +214,9 @@ class FakeBotApi:
         call.result = payload.get("result", payload)
         with self._cond:
             self.calls.append(call)
+            self._cond.notify_all()
+            delay = self.stalls.get(method, []).pop(0) if self.stalls.get(method) else 0.0
+        time.sleep(delay)
         return status, payload
 
     def _answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:

@@ -82,6 +82,31 @@ def test_a_reply_that_cannot_be_delivered_is_logged_not_dropped(
     assert "抱歉" in fake_api.sent(USER_ID)[0]["text"]
 
 
+def test_a_reply_whose_answer_times_out_reaches_the_user_once(
+    tmp_path: Path,
+    fake_api: FakeBotApi,
+    fake_core: FakeCore,
+    updates: Updates,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The fake API delivers the message but answers after the bot's read timeout."""
+    caplog.set_level(logging.WARNING)
+    settings = bot_settings(tmp_path, fake_api, telegram_read_timeout=0.5)
+    fake_api.stall("sendMessage", 2.0)
+    with RunningBot(build_application(settings, fake_core)):
+        updates.message(QUESTION)
+
+        def warned() -> bool:
+            return any("not sent again" in r.getMessage() for r in caplog.records)
+
+        fake_api.wait_for(warned, timeout=30)
+        updates.message("第二个问题：川渝通办第二批有多少项？")  # the bot goes on answering
+        fake_api.wait_for(lambda: len(fake_api.sent(USER_ID)) == 2, timeout=30)
+    texts = [m["text"] for m in fake_api.sent(USER_ID)]
+    assert len(_send_attempts(fake_api)) == 2  # the timed-out reply was never re-sent
+    assert not any("抱歉" in t for t in texts)  # and no apology for a reply that arrived
+
+
 @pytest.fixture
 def real_core(tmp_path: Path, fake_api: FakeBotApi) -> Iterator[Wenda]:
     core = Wenda.open(bot_settings(tmp_path, fake_api), build_if_missing=True)
