@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from cachetools import LRUCache
 from wenda.index.models import Chunk, DocumentInfo, Section
 from wenda.index.store.base import StoredDocument
 
@@ -155,7 +155,7 @@ class ChunkStore:
         self._conn = sqlite3.connect(_uri(path, "ro"), uri=True, check_same_thread=False)
         self._lock = threading.Lock()
         self._closed = False
-        self._cache: OrderedDict[int, Chunk] = OrderedDict()
+        self._cache: LRUCache[int, Chunk] = LRUCache(maxsize=CACHED_CHUNKS)
         with self._lock:
             self._columns = _READ_COLUMNS + (", states" if _has_states(self._conn) else "")
 
@@ -186,11 +186,10 @@ class ChunkStore:
         wanted: list[int] = []
         with self._lock:
             for i in ids:
-                chunk = self._cache.get(int(i))
+                chunk = self._cache.get(int(i))  # a hit counts as a use
                 if chunk is None:
                     wanted.append(int(i))
                 else:
-                    self._cache.move_to_end(int(i))
                     out[int(i)] = chunk
         for lo in range(0, len(wanted), 500):  # stay under SQLite's bound-parameter limit
             part = wanted[lo : lo + 500]
@@ -201,9 +200,7 @@ class ChunkStore:
             found = {r[0]: _chunk(r[1:]) for r in rows}
             out.update(found)
             with self._lock:
-                self._cache.update(found)
-                while len(self._cache) > CACHED_CHUNKS:
-                    self._cache.popitem(last=False)
+                self._cache.update(found)  # evicts the least recently used
         return out
 
     def doc_chunk_ids(self, doc_id: str) -> list[int]:
