@@ -78,7 +78,10 @@ class Wenda:
         self._reload_thread: threading.Thread | None = None
         self._last_check = time.monotonic()
         self._rejected_version: str | None = None  # damaged or another model: don't retry
+        self._damaged: dict[str, str] = {}  # versions that failed the check while serving
+        self._closed = False
         self.pipeline = QuestionPipeline(embedder, self.tokenizer, pipeline_config(settings))
+        self._verify_later(reader)
 
     # --- lifecycle -----------------------------------------------------------------------
     @classmethod
@@ -124,6 +127,7 @@ class Wenda:
         return cls(settings, embedder, reader, store, degraded)
 
     def close(self) -> None:
+        self._closed = True
         self.pipeline.close()
         self._readers.close()
         self._store.close()
@@ -250,8 +254,8 @@ class Wenda:
             if version is None or version == serving:
                 self._note_pointer(version, serving)
                 return False
-            if version == self._rejected_version:  # damaged or another model: tried once
-                return False
+            if version == self._rejected_version or version in self._damaged:
+                return False  # damaged or another model: tried once
             try:
                 fresh = self._store.open(version)
             except IndexDamagedError as exc:
@@ -280,7 +284,46 @@ class Wenda:
             self._readers.swap(fresh)  # requests in flight finish on the old one
             self._degraded = None
             log.info("switched to index version %s", version)
-            return True
+        self._verify_later(fresh)
+        return True
+
+    def _verify_later(self, reader: IndexReader) -> None:
+        """Run the content check that load left out (a large version's sha256s: a flipped
+        byte keeps the size, and hashing 1 GB would hold the start for a second) while the
+        version serves."""
+        threading.Thread(target=self._verify, args=(reader,), daemon=True).start()
+
+    def _verify(self, reader: IndexReader) -> None:
+        try:
+            if reader.verify_contents():
+                log.info("index version %s: every file's sha256 verified", reader.version)
+        except IndexDamagedError as exc:
+            self._withdraw(reader.version, exc.reason)
+        except Exception:
+            log.exception("could not verify index version %s", reader.version)
+
+    def _withdraw(self, version: str, reason: str) -> None:
+        """A serving version failed its deferred check: serve the newest intact other one
+        (``degraded`` says why), or keep it, saying so, when there is none."""
+        with self._swap_lock:
+            if self._closed or self.version != version:
+                return  # swapped out (or pruned) meanwhile: nothing serves from it
+            self._damaged[version] = reason
+            log.error("index version %s is damaged: %s", version, reason)
+            fresh, degraded = open_serving(self._store, self._damaged)
+            if fresh is not None and fresh.manifest.model != self.embedder.name:
+                fresh.close()
+                fresh = None
+            if fresh is None:
+                self._degraded = (
+                    f"当前版本 {version} 已损坏且没有其他完好版本，仍在使用 "
+                    f"(serving version damaged, no intact other): {reason}"
+                )
+                return
+            self._readers.swap(fresh)
+            self._degraded = degraded
+            log.error("switched from damaged index version %s to %s", version, fresh.version)
+        self._verify_later(fresh)
 
     def _note_pointer(self, version: str | None, serving: str) -> None:
         """Say so in ``status()`` while the pointer names nothing loadable."""
@@ -298,7 +341,7 @@ class Wenda:
             return
         self._last_check = time.monotonic()
         version = self._store.current()
-        if version in (None, self.version, self._rejected_version):
+        if version in (None, self.version, self._rejected_version) or version in self._damaged:
             self._note_pointer(version, self.version)
             return
         if self._reload_thread is None or not self._reload_thread.is_alive():

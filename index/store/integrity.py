@@ -1,8 +1,10 @@
 """Checks that a local index version is whole before it serves (issue 10, item 6).
 
 Proportionate to size: every file's size always; its sha256 while the version is small
-enough to hash in well under a second (``HASH_LIMIT_BYTES``); SQLite's ``quick_check``;
-and the chunk count agreeing across manifest, records, ids, vectors, FAISS and BM25.
+enough to hash in well under a second (``HASH_LIMIT_BYTES``), and for a larger one after it
+serves (``verify_hashes``, run by the core on a background thread, which swaps to an older
+intact version on a mismatch); SQLite's ``quick_check``; and the chunk count agreeing
+across manifest, records, ids, vectors, FAISS and BM25.
 """
 
 from __future__ import annotations
@@ -39,8 +41,9 @@ def load_manifest(directory: Path, version: str) -> Manifest:
         ) from None
 
 
-def verify_files(directory: Path, version: str, manifest: Manifest) -> None:
-    """Every listed file present with its recorded size (and hash when small enough)."""
+def verify_files(directory: Path, version: str, manifest: Manifest) -> bool:
+    """Every listed file present with its recorded size, and its hash when the version is
+    small enough; False when the hashes are left for ``verify_hashes``."""
     if not manifest.files:
         raise IndexDamagedError(version, "manifest 没有文件清单 (manifest lists no files)")
     total = 0
@@ -54,9 +57,19 @@ def verify_files(directory: Path, version: str, manifest: Manifest) -> None:
             raise IndexDamagedError(version, f"{rel} 大小不符 (size {size}, expected {entry.size})")
         total += size
     if total > HASH_LIMIT_BYTES:
-        return
+        return False
+    verify_hashes(directory, version, manifest)
+    return True
+
+
+def verify_hashes(directory: Path, version: str, manifest: Manifest) -> None:
+    """Every listed file's sha256 as recorded (a flipped byte keeps the size)."""
     for rel, entry in manifest.files.items():
-        if _sha256(directory / rel) != entry.sha256:
+        try:
+            digest = _sha256(directory / rel)
+        except OSError:
+            raise IndexDamagedError(version, f"缺少文件 {rel} (file missing)") from None
+        if digest != entry.sha256:
             raise IndexDamagedError(version, f"{rel} 校验和不符 (sha256 mismatch)")
 
 

@@ -25,7 +25,12 @@ from wenda.index.errors import IndexDamagedError
 from wenda.index.models import Chunk, DocumentInfo
 from wenda.index.store.base import StoredDocument
 from wenda.index.store.dense import dense_search, load_dense_index
-from wenda.index.store.integrity import load_manifest, verify_counts, verify_files
+from wenda.index.store.integrity import (
+    load_manifest,
+    verify_counts,
+    verify_files,
+    verify_hashes,
+)
 from wenda.index.store.lexical import LexicalIndex
 from wenda.index.store.manifest import FORMAT_VERSION, Manifest
 from wenda.index.store.records import ChunkStore
@@ -53,6 +58,7 @@ class LocalReader:
         self.lexical = lexical
         self.ids = ids
         self.vector_rows = vectors
+        self.hashes_pending = False  # set by load() when the version is too large to hash
         self._order = np.argsort(ids, kind="stable")
         self._sorted_ids = ids[self._order]
         self.closed = False
@@ -70,7 +76,7 @@ class LocalReader:
                 f"索引格式 {manifest.format} 已过时，请运行 wenda index "
                 f"(format {manifest.format}; this version reads {FORMAT_VERSION})",
             )
-        verify_files(path, version, manifest)
+        hashed = verify_files(path, version, manifest)
         records: ChunkStore | None = None
         try:
             records = ChunkStore(path / "chunks.sqlite")
@@ -91,6 +97,7 @@ class LocalReader:
                 records.close()
             raise IndexDamagedError(version, f"无法读取 ({type(exc).__name__}: {exc})") from None
         reader = cls(path, manifest, records, dense, lexical, ids, vectors)
+        reader.hashes_pending = not hashed
         try:
             verify_counts(
                 version,
@@ -167,6 +174,14 @@ class LocalReader:
 
     def doc_chunk_ids(self, doc_id: str) -> list[int]:
         return self.records.doc_chunk_ids(doc_id)
+
+    def verify_contents(self) -> bool:
+        """The sha256s that ``load`` left out (a version over ``HASH_LIMIT_BYTES``)."""
+        if not self.hashes_pending:
+            return False
+        verify_hashes(self.path, self.version, self._manifest)
+        self.hashes_pending = False
+        return True
 
     def close(self) -> None:
         if not self.closed:

@@ -18,15 +18,19 @@ from wenda.index.store.base import IndexReader, Store
 log = logging.getLogger("wenda.store")
 
 
-def open_serving(store: Store) -> tuple[IndexReader | None, str | None]:
-    """(reader, degraded reason). (None, None): no index yet; (None, reason): none intact."""
+def open_serving(
+    store: Store, damaged: dict[str, str] | None = None
+) -> tuple[IndexReader | None, str | None]:
+    """(reader, degraded reason). (None, None): no index yet; (None, reason): none intact.
+    ``damaged``: versions already found damaged while serving (version → reason), skipped."""
+    damaged = damaged or {}
     current = store.current()
     history = store.published()
     candidates = ([current] if current else []) + [v for v in reversed(history) if v != current]
-    problems: list[str] = []
+    problems: list[str] = [f"{v}: {damaged[v]}" for v in candidates if v in damaged]
     if current is None and history:
         problems.append("CURRENT 指针无效或丢失 (CURRENT pointer invalid or missing)")
-    for version in candidates:
+    for version in (v for v in candidates if v not in damaged):
         try:
             reader = store.open(version)
         except IndexDamagedError as exc:

@@ -6,9 +6,12 @@ and ``status().degraded`` says why; orphan directories never cost the rollback v
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -93,6 +96,62 @@ def test_damage_beyond_the_hash_limit_is_still_caught_by_the_loaders(
     target.write_bytes(b"\0" * target.stat().st_size)  # garbage of the right size
     with pytest.raises(IndexDamagedError):
         store.open(second)
+
+
+def _wait(predicate: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def test_a_large_version_damaged_in_place_is_withdrawn_once_hashed(
+    hashing_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Flipped vector bytes pass every load check of a version too large to hash on load;
+    the hash check that runs once it serves finds them and an older intact version serves."""
+    monkeypatch.setattr(integrity, "HASH_LIMIT_BYTES", 0)
+    first, second = _two_versions(hashing_settings)
+    _damage(LocalStore(hashing_settings.index_dir).versions.path(second) / "vectors.npy", "flip")
+    core = Wenda.open(hashing_settings, embedder=HashingEmbedder(), build_if_missing=False)
+    try:
+        _wait(lambda: core.version == first)
+        degraded = core.status().degraded or ""
+        assert second in degraded and "vectors.npy" in degraded and "sha256" in degraded
+        answer = core.ask(QUESTION)
+        assert answer.index_version == first and "5182家" in answer.answer
+        assert core.refresh() is False and core.version == first  # the pointer is not retried
+    finally:
+        core.close()
+
+
+def test_a_large_intact_version_keeps_serving_after_its_hash_check(
+    hashing_settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(integrity, "HASH_LIMIT_BYTES", 0)
+    caplog.set_level(logging.INFO, logger="wenda.core")
+    _, second = _two_versions(hashing_settings)
+    core = Wenda.open(hashing_settings, embedder=HashingEmbedder(), build_if_missing=False)
+    try:
+        _wait(lambda: any("sha256 verified" in r.getMessage() for r in caplog.records))
+        assert core.version == second and core.status().degraded is None
+    finally:
+        core.close()
+
+
+def test_a_damaged_large_version_with_no_other_keeps_serving_and_says_so(
+    hashing_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(integrity, "HASH_LIMIT_BYTES", 0)
+    only = _build(hashing_settings)
+    _damage(LocalStore(hashing_settings.index_dir).versions.path(only) / "vectors.npy", "flip")
+    core = Wenda.open(hashing_settings, embedder=HashingEmbedder(), build_if_missing=False)
+    try:
+        _wait(lambda: bool(core.status().degraded))
+        assert core.version == only and "no intact other" in (core.status().degraded or "")
+        assert core.ask(QUESTION).index_version == only  # a degraded answer beats none
+    finally:
+        core.close()
 
 
 def test_running_core_does_not_switch_to_a_damaged_version(hashing_settings: Settings) -> None:
