@@ -8,7 +8,8 @@ is logged as an ERROR naming the method and chat, never dropped silently. A new 
 whose request reached Telegram but whose answer timed out is not sent again: Telegram has
 no idempotency key, so a retry would show the user the same reply twice; it is raised as
 ``MaybeDelivered`` and logged as a WARNING (edits and button answers are idempotent and
-are retried; a connect or pool timeout means nothing was sent, so it is retried too). Calls that
+are retried; a connect, pool or write timeout means the request never fully left, so it is
+retried too). Calls that
 deliver nothing to a user (``getMe`` and friends at start-up) are not retried, so a bot
 without network fails fast with one clear line. Client errors
 (400 Bad Request, 403 Forbidden, …) are not retried: sending the same request again
@@ -45,11 +46,10 @@ class MaybeDelivered(TimedOut):
 
 
 def sent_before_timeout(exc: BaseException) -> bool:
-    """A timeout that may have hit after Telegram took the request (read/write, or unknown);
-    connect and pool timeouts mean the request never left."""
-    return isinstance(exc, TimedOut) and not isinstance(
-        exc.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout
-    )
+    """A read timeout: the whole request reached Telegram, only its answer is late, so the
+    message is almost surely there. Connect, pool and write timeouts mean it never (fully)
+    left."""
+    return isinstance(exc, TimedOut) and isinstance(exc.__cause__, httpx.ReadTimeout)
 
 
 def creates_a_message(endpoint: str) -> bool:

@@ -45,7 +45,10 @@ def test_a_message_that_timed_out_after_sending_is_not_sent_again(
     assert any("not sent again" in r.getMessage() and "7" in r.getMessage() for r in caplog.records)
 
 
-@pytest.mark.parametrize("cause", [httpx.ConnectTimeout("connect"), httpx.PoolTimeout("pool")])
+@pytest.mark.parametrize(
+    "cause",
+    [httpx.ConnectTimeout("connect"), httpx.PoolTimeout("pool"), httpx.WriteTimeout("write")],
+)
 def test_a_message_that_never_left_is_retried(cause: Exception) -> None:
     calls, callback = _flaky(cause)
     assert _run(RetryingLimiter(base_delay=0.01), callback, "sendMessage") == {"message_id": 1}
