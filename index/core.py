@@ -331,8 +331,8 @@ class Wenda:
             self._degraded = (
                 f"索引指针无效，继续使用 {serving} (current pointer invalid, serving {serving})"
             )
-        elif version == serving:
-            self._degraded = None
+        elif version == serving and serving not in self._damaged:
+            self._degraded = None  # a damaged version serving alone stays flagged
 
     def _maybe_reload(self) -> None:
         """Cheap pointer check; the actual load runs in the background."""

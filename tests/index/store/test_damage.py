@@ -150,6 +150,8 @@ def test_a_damaged_large_version_with_no_other_keeps_serving_and_says_so(
         _wait(lambda: bool(core.status().degraded))
         assert core.version == only and "no intact other" in (core.status().degraded or "")
         assert core.ask(QUESTION).index_version == only  # a degraded answer beats none
+        assert core.refresh() is False  # the pointer check must not clear the warning
+        assert "no intact other" in (core.status().degraded or "")
     finally:
         core.close()
 
