@@ -39,7 +39,7 @@ import numpy as np
 from wenda.index.query.fit import FeatureTable, span_targets, variant_columns
 
 from bench.common import WORK, log, write_report
-from bench.span_dense import _auc, _with_best, resplit_table
+from bench.span_dense import _auc, _with_best, resplit_table, spans_line_up
 from bench.train_answer import TABLE, evidence, open_set
 
 FOLDS = 3
@@ -62,12 +62,7 @@ def span_texts(table: FeatureTable, work: Path) -> tuple[list[dict], dict[int, s
         for item in squad.items:
             rows = groups[len(questions)]
             _, ev, _ = evidence(core, item.question)
-            same = len(rows) == len(ev.spans) and all(
-                (table.span_start[r], table.span_end[r], table.span_passage[r])
-                == (s.start, s.end, s.passage)
-                for r, s in zip(rows, ev.spans, strict=True)
-            )
-            if same:
+            if spans_line_up(table, rows, ev.spans):
                 texts.update((int(r), s.text) for r, s in zip(rows, ev.spans, strict=True))
             questions.append(
                 {"set": name, "article": squad.article_of[item.id], "q": item.question}

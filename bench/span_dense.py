@@ -64,12 +64,7 @@ def span_cosines(table: FeatureTable, work: Path) -> tuple[np.ndarray, np.ndarra
         for item in squad.items:
             _, ev, top = evidence(core, item.question)
             spans, rows = ev.spans, groups[qi]
-            same = len(rows) == len(spans) and all(
-                (table.span_start[r], table.span_end[r], table.span_passage[r])
-                == (s.start, s.end, s.passage)
-                for r, s in zip(rows, spans, strict=True)
-            )
-            if same:
+            if spans_line_up(table, rows, spans):
                 qv = embedder.encode_queries([item.question])[0]
                 for r, s in zip(rows, spans, strict=True):
                     late[r] = _late_cosine(encoder, states, top[s.passage], s, qv, _passage_text)
@@ -85,6 +80,16 @@ def span_cosines(table: FeatureTable, work: Path) -> tuple[np.ndarray, np.ndarra
             sent[rows] = [float(vectors[t] @ qv) for t in span_texts]
         core.close()
     return late, sent, clause
+
+
+def spans_line_up(table: FeatureTable, rows: np.ndarray, spans: list) -> bool:
+    """The pipeline's spans for a question are the table's rows for it, one by one (the
+    same passage and offsets), so a value computed per span belongs to that row."""
+    return len(rows) == len(spans) and all(
+        (table.span_start[r], table.span_end[r], table.span_passage[r])
+        == (s.start, s.end, s.passage)
+        for r, s in zip(rows, spans, strict=True)
+    )
 
 
 _CLAUSE = re.compile(r"[^，,、；;：:。！？!?…\n]+[，,、；;：:。！？!?…]*")

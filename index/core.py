@@ -254,8 +254,8 @@ class Wenda:
             if version is None or version == serving:
                 self._note_pointer(version, serving)
                 return False
-            if version == self._rejected_version or version in self._damaged:
-                return False  # damaged or another model: tried once
+            if self._not_retried(version):
+                return False
             try:
                 fresh = self._store.open(version)
             except IndexDamagedError as exc:
@@ -325,6 +325,10 @@ class Wenda:
             log.error("switched from damaged index version %s to %s", version, fresh.version)
         self._verify_later(fresh)
 
+    def _not_retried(self, version: str) -> bool:
+        """Found damaged (on load or while serving) or built with another model: tried once."""
+        return version == self._rejected_version or version in self._damaged
+
     def _note_pointer(self, version: str | None, serving: str) -> None:
         """Say so in ``status()`` while the pointer names nothing loadable."""
         if version is None and self._store.published():
@@ -341,7 +345,7 @@ class Wenda:
             return
         self._last_check = time.monotonic()
         version = self._store.current()
-        if version in (None, self.version, self._rejected_version) or version in self._damaged:
+        if version is None or version == self.version or self._not_retried(version):
             self._note_pointer(version, self.version)
             return
         if self._reload_thread is None or not self._reload_thread.is_alive():

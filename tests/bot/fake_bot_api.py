@@ -214,7 +214,6 @@ class FakeBotApi:
         call.result = payload.get("result", payload)
         with self._cond:
             self.calls.append(call)
-            self._cond.notify_all()
             delay = self.stalls.get(method, []).pop(0) if self.stalls.get(method) else 0.0
         time.sleep(delay)
         return status, payload
