@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from wenda.api.schemas import TOP_K_MAX, TOP_K_MIN
 from wenda.index import errors as domain
@@ -134,6 +135,10 @@ def _describe(err: Mapping[str, Any]) -> tuple[int, str, str, str]:
         return 422, "missing_field", f"缺少必填字段 {name}。", f"Missing required field '{name}'."
     if field in ("question", "q") and kind in ("value_error", "string_too_short"):
         return 422, "empty_question", "问题不能为空。", "The question must not be empty."
+    if kind == "too_short":
+        least = ctx.get("min_length", 1)
+        zh = f"参数 {name} 不能为空（至少 {least} 项）。"
+        return 422, "too_short", zh, f"'{name}' needs at least {least} item(s)."
     if kind in ("int_type", "int_parsing", "int_from_float"):
         return 422, "wrong_type", f"参数 {name} 必须是整数。", f"'{name}' must be an integer."
     if kind in ("string_type", "string_unicode"):
@@ -194,12 +199,33 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return error_response(status, code, message, details=_details(errors))
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code, message = _HTTP_MESSAGES.get(exc.status_code, (f"http_{exc.status_code}", ""))
     if isinstance(exc.detail, str) and (_CJK.search(exc.detail) or not message):
         message = exc.detail  # our own bilingual detail (e.g. the 413 with its limit)
-    return error_response(exc.status_code, code, message, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request))
+    return error_response(exc.status_code, code, message, headers=headers)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path. Starlette's 405 names only the first
+    route that matched the path, so ``OPTIONS /ask`` said ``Allow: POST`` though GET works
+    too (RFC 9110: a 405 lists all of them). Each method is tried against the routes, so
+    nested routers need no walking."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    ]
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -98,10 +98,28 @@ V1_ERRORS: dict[int | str, dict[str, Any]] = {
         400: "Invalid JSON or no user message.",
         401: "Missing or wrong API key (when WENDA_API_KEYS is set).",
         404: "Unknown model.",
+        413: "Body larger than WENDA_MAX_BODY_BYTES.",
         422: "Invalid field (empty messages, bad role, bad top_k, question too long).",
         429: "Rate limit (WENDA_RATE_LIMIT_PER_MINUTE) exceeded; see Retry-After.",
         503: "The index is still loading.",
     }.items()
+}
+
+
+# One server-sent event (OpenAPI 3.1 puts the per-event shape under ``schema``; 3.2 calls
+# it ``itemSchema``): a ``data:`` line holding a ChatCompletionChunk, the last one [DONE].
+SSE_EVENT: dict[str, Any] = {
+    "type": "object",
+    "required": ["data"],
+    "properties": {
+        "data": {
+            "type": "string",
+            "description": "A chat.completion.chunk as JSON (ChatCompletionChunk); the last "
+            "event's data is the literal [DONE].",
+        },
+        "event": {"type": "string"},
+        "id": {"type": "string"},
+    },
 }
 
 
@@ -234,7 +252,7 @@ async def _stream(
         200: {
             "description": "A chat.completion, or with stream=true an event stream of "
             "chat.completion.chunk objects (see ChatCompletionChunk) ending with `data: [DONE]`.",
-            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            "content": {"text/event-stream": {"schema": SSE_EVENT}},
         },
     },
     summary="Chat completion (OpenAI-compatible)",

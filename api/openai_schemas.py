@@ -55,11 +55,21 @@ class ChatCompletionRequest(BaseModel):
     """Body of ``POST /v1/chat/completions``. The last user message is the question;
     earlier user messages resolve follow-ups such as "那重庆呢？"."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={
+            "examples": [
+                {
+                    "model": MODEL_ID,
+                    "messages": [{"role": "user", "content": "川渝高校共建了几个协同创新中心？"}],
+                }
+            ]
+        },
+    )
 
     model: str = Field(default=MODEL_ID, description="Knowledge base to ask: 'wenda'.")
     messages: list[ChatMessage] = Field(
-        description="The conversation so far; it must contain a user message."
+        min_length=1, description="The conversation so far; it must contain a user message."
     )
     stream: bool = Field(default=False, description="Server-sent events in OpenAI chunk format.")
     stream_options: StreamOptions | None = None

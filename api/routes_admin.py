@@ -70,6 +70,7 @@ router = APIRouter(
     summary="Start an incremental rebuild",
     responses={
         409: {"model": ErrorResponse, "description": "A rebuild is already running (job_id)."},
+        413: {"model": ErrorResponse, "description": "Body larger than WENDA_MAX_BODY_BYTES."},
         503: {"model": ErrorResponse, "description": "The index is still loading."},
     },
 )

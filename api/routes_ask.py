@@ -29,8 +29,10 @@ router = APIRouter(route_class=Utf8JsonRoute, tags=["ask"])
 
 ASK_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorResponse, "description": "Body is not valid UTF-8 JSON."},
+    401: {"model": ErrorResponse, "description": "Missing or wrong API key (WENDA_API_KEYS)."},
     413: {"model": ErrorResponse, "description": "Body larger than WENDA_MAX_BODY_BYTES."},
     422: {"model": ErrorResponse, "description": "Empty/too long question, bad top_k, bad type."},
+    429: {"model": ErrorResponse, "description": "Rate limit exceeded; see Retry-After."},
     503: {"model": ErrorResponse, "description": "The index is still loading or failed to load."},
 }
 

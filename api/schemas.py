@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 TOP_K_MIN = 1
 TOP_K_MAX = 20
@@ -35,6 +35,16 @@ Question = Annotated[
     ),
     AfterValidator(not_blank),
 ]
+
+
+def whole_number(value: Any) -> Any:
+    """JSON Schema counts 10.0 as an integer (Python's ``json.dumps(10.0)`` sends it), so a
+    whole float becomes the int; 2.5, "5" and true still fail strict validation."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 TopK = Annotated[
     int,
     Field(
@@ -42,6 +52,7 @@ TopK = Annotated[
         le=TOP_K_MAX,
         description=f"How many passages to return ({TOP_K_MIN}–{TOP_K_MAX}).",
     ),
+    BeforeValidator(whole_number),
 ]
 
 

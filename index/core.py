@@ -291,6 +291,8 @@ class Wenda:
         """Run the content check that load left out (a large version's sha256s: a flipped
         byte keeps the size, and hashing 1 GB would hold the start for a second) while the
         version serves."""
+        if not reader.verification_pending:
+            return  # hashed at load (or nothing to hash): no thread to start
         threading.Thread(target=self._verify, args=(reader,), daemon=True).start()
 
     def _verify(self, reader: IndexReader) -> None:

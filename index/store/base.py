@@ -119,6 +119,11 @@ class IndexReader(Protocol):
         """Ids of one document's chunks in text order (what an incremental build copies)."""
         ...
 
+    @property
+    def verification_pending(self) -> bool:
+        """True while a content check that load left out is still to run."""
+        ...
+
     def verify_contents(self) -> bool:
         """The content check too slow for load (a large local version's sha256s), run while
         the version serves; raises ``IndexDamagedError``. False when there was none to run."""

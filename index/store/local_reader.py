@@ -175,6 +175,10 @@ class LocalReader:
     def doc_chunk_ids(self, doc_id: str) -> list[int]:
         return self.records.doc_chunk_ids(doc_id)
 
+    @property
+    def verification_pending(self) -> bool:
+        return self.hashes_pending
+
     def verify_contents(self) -> bool:
         """The sha256s that ``load`` left out (a version over ``HASH_LIMIT_BYTES``)."""
         if not self.hashes_pending:

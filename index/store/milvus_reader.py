@@ -191,6 +191,10 @@ class MilvusReader:
         )
         return [int(r["id"]) for r in sorted(rows, key=lambda r: (int(r["start"]), int(r["id"])))]
 
+    @property
+    def verification_pending(self) -> bool:
+        return False  # Milvus keeps its own segments whole: nothing is left for later
+
     def verify_contents(self) -> bool:
         """Nothing deferred: Milvus keeps its own segments whole."""
         return False

@@ -67,6 +67,9 @@ def test_top_k_default_and_bounds_accepted(client: TestClient) -> None:
     assert len(client.get("/ask", params={"q": QUESTION, "top_k": 1}).json()["passages"]) == 1
     many = client.post("/ask", json={"question": QUESTION, "top_k": 20}).json()["passages"]
     assert 5 < len(many) <= 20
+    # JSON Schema's integer includes 3.0 (what json.dumps(3.0) sends); 2.5 stays an error
+    whole = client.post("/ask", json={"question": QUESTION, "top_k": 3.0})
+    assert whole.status_code == 200 and len(whole.json()["passages"]) == 3
 
 
 def test_unanswerable_question_is_honest_and_still_lists_passages(client: TestClient) -> None:

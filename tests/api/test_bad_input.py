@@ -185,7 +185,10 @@ def test_invalid_content_length_is_400(client: TestClient) -> None:
 
 def test_unknown_path_and_wrong_method_are_json(client: TestClient) -> None:
     assert_error(client.get("/nope"), 404, "not_found")
-    assert_error(client.put("/ask", json={"question": "x"}), 405, "method_not_allowed")
+    response = client.put("/ask", json={"question": "x"})
+    assert_error(response, 405, "method_not_allowed")
+    # RFC 9110: a 405 lists every method of the resource (Starlette named only POST)
+    assert set(response.headers["allow"].split(", ")) >= {"GET", "POST"}
 
 
 class _BrokenCore(CoreProxy):

@@ -174,7 +174,7 @@ def test_earlier_user_turns_resolve_a_follow_up(client: openai.OpenAI) -> None:
 @pytest.mark.parametrize(
     ("body", "status", "code"),
     [
-        ({"model": "wenda", "messages": []}, 400, "no_user_message"),
+        ({"model": "wenda", "messages": []}, 422, "too_short"),
         ({"model": "wenda"}, 422, "missing_field"),
         ({"model": "wenda", "messages": [{"role": "wizard", "content": "x"}]}, 422, None),
         ({"model": "wenda", "messages": [{"role": "system", "content": "只有系统"}]}, 400, None),

@@ -10,6 +10,7 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -135,6 +136,33 @@ def test_a_large_intact_version_keeps_serving_after_its_hash_check(
     try:
         _wait(lambda: any("sha256 verified" in r.getMessage() for r in caplog.records))
         assert core.version == second and core.status().degraded is None
+    finally:
+        core.close()
+
+
+def test_a_version_hashed_at_load_starts_no_background_check(
+    hashing_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[object] = []
+    real_thread = threading.Thread
+
+    def counting_thread(*args: object, **kwargs: object) -> threading.Thread:
+        started.append(kwargs.get("target"))
+        return real_thread(*args, **kwargs)  # type: ignore[arg-type]
+
+    _build(hashing_settings)
+    monkeypatch.setattr(threading, "Thread", counting_thread)
+    core = Wenda.open(hashing_settings, embedder=HashingEmbedder(), build_if_missing=False)
+    try:
+        with core.lease() as reader:
+            assert not reader.verification_pending  # small: every sha256 checked by load
+        assert not [t for t in started if getattr(t, "__name__", "") == "_verify"]
+    finally:
+        core.close()
+    monkeypatch.setattr(integrity, "HASH_LIMIT_BYTES", 0)
+    core = Wenda.open(hashing_settings, embedder=HashingEmbedder(), build_if_missing=False)
+    try:
+        assert [t for t in started if getattr(t, "__name__", "") == "_verify"]
     finally:
         core.close()
 
