@@ -93,6 +93,8 @@ def decode_with_replacement(data: bytes) -> str | None:
         return None
     _, _, minus_bad, codec, text = max(candidates, key=lambda item: item[:3])
     bad = -minus_bad
+    if bad <= 0:
+        return text  # valid in that encoding, just little Han to score: nothing was replaced
     logger.warning(
         "%s: %d undecodable byte sequence(s) replaced with U+FFFD (as %s; 部分字节无法解码)",
         _document.get(),

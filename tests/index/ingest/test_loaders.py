@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 from pathlib import Path
 
 import docx
@@ -90,6 +91,25 @@ def test_gb18030_only_characters(tmp_path: Path) -> None:
     text = "生僻字𠀀与欧元€符号，以及ḿ。"
     path = write(tmp_path / "gb18030.txt", text.encode("gb18030"))
     assert load_file(path, MAX).text == text
+
+
+def test_gb18030_text_with_little_han_decodes_without_a_damage_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Found by fuzzing: full-width digits, circled numbers or quotes in GB18030 score low
+    on "common Han", so the decoder fell through to its repair path and warned "0
+    undecodable byte sequence(s) replaced" for a file that had no damage at all."""
+    for text in ("ＡＢＣ１２３", "①②③", "“你”", "Ａ。"):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            assert decode_text(text.encode("gb18030")) == text
+        assert not caplog.records, caplog.text
+    damaged = "重庆与成都的合作。".encode("gb18030") * 200
+    damaged = damaged[:301] + b"\xff" + damaged[301:]
+    with caplog.at_level(logging.WARNING):
+        decode_text(damaged)
+    assert "undecodable byte sequence(s) replaced" in caplog.text  # real damage still warns
+    assert " 0 undecodable" not in caplog.text
 
 
 def test_big5_and_utf16(tmp_path: Path) -> None:
