@@ -5,13 +5,14 @@ from __future__ import annotations
 import io
 import tracemalloc
 import zipfile
+from pathlib import Path
 
 import pytest
 from wenda.index.errors import UnreadableDocumentError
 from wenda.index.ingest.formats import registry
 from wenda.index.ingest.loaders import LoadOptions, load_bytes
 
-from tests.index.ingest.docmaker import xlsx_bytes, zip_bomb
+from tests.index.ingest.docmaker import pptx_bytes, xlsx_bytes, zip_bomb
 
 GIB = 1 << 30
 
@@ -87,3 +88,75 @@ def test_text_extracted_from_one_file_is_bounded() -> None:
     assert len(load_bytes("big.html", html.encode(), options).text) <= 5100
     rows = [["城市", "说明"], *[[f"城市{i}", "很长的说明文字" * 5] for i in range(5000)]]
     assert len(load_bytes("big.xlsx", xlsx_bytes({"表": rows}), options).text) <= 5200
+
+
+# --- XML attacks inside office files -----------------------------------------------------
+
+LAUGHS = "".join(
+    f'<!ENTITY lol{i} "' + (f"&lol{i - 1};" if i > 1 else "lol") * 10 + '">' for i in range(1, 10)
+)  # &lol9; would expand to 10^9 characters
+
+
+def _office(suffix: str) -> tuple[bytes, str, str]:
+    """A small real file, the XML member that holds its text, and the tag to inject into."""
+    if suffix == ".docx":
+        import docx
+
+        document = docx.Document()
+        document.add_paragraph("重庆与成都的合作。")
+        buffer = io.BytesIO()
+        document.save(buffer)
+        return buffer.getvalue(), "word/document.xml", "<w:t>"
+    if suffix == ".pptx":
+        return (
+            pptx_bytes([("第一页", ["重庆与成都的合作。"], "")]),
+            "ppt/slides/slide1.xml",
+            "<a:t>",
+        )
+    return xlsx_bytes({"表1": [["城市"], ["重庆"]]}), "xl/worksheets/sheet1.xml", "<t>"
+
+
+def _inject(data: bytes, member: str, doctype: str, tag: str, reference: str) -> bytes:
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            body = source.read(item.filename)
+            if item.filename == member:
+                xml = body.decode("utf-8")
+                xml = xml[xml.index("?>") + 2 :] if xml.startswith("<?xml") else xml
+                assert tag in xml, (member, xml[:300])
+                xml = xml.replace(tag, tag + reference, 1)
+                body = f'<?xml version="1.0" encoding="UTF-8"?>{doctype}{xml}'.encode()
+            target.writestr(item, body)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("suffix", [".docx", ".xlsx", ".pptx"])
+def test_xml_entity_bombs_and_external_entities_are_never_expanded(
+    suffix: str, tmp_path: Path
+) -> None:
+    """Billion laughs (a 3 KB member naming 10^9 characters) and an external entity that
+    points at a local file: each is refused as a damaged file or read without the entity,
+    in little memory, and the local file's contents never reach the text."""
+    data, member, tag = _office(suffix)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("SECRET-7f3a", "utf-8")
+    attacks = {
+        "laughs": (f"<!DOCTYPE r [{LAUGHS}]>", "&lol9;"),
+        "external": (f'<!DOCTYPE r [<!ENTITY x SYSTEM "file://{secret}">]>', "&x;"),
+    }
+    for name, (doctype, reference) in attacks.items():
+        hostile = _inject(data, member, doctype, tag, reference)
+        tracemalloc.start()
+        try:
+            try:
+                text = load_bytes(f"{name}{suffix}", hostile).text
+            except UnreadableDocumentError as exc:
+                assert exc.reason, name
+                text = ""
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert "lollol" not in text and "SECRET" not in text, (name, text[:200])
+        assert peak < 64 * 1024 * 1024, (name, peak)
