@@ -128,6 +128,7 @@ def extract(work: Path, out: Path, names: list[str]) -> None:
             cols["q_best_cos"].append(np.nan if ev.best_cos is None else ev.best_cos)
             cols["q_union_cov"].append(ev.union_coverage)
             cols["q_typed"].append(q.answer_type is not None)
+            cols["q_type"].append(q.answer_type or "")
             cols["q_terms"].append(len(q.terms))
             cols["q_dataset"].append(name)
             if n % 500 == 0:
@@ -159,6 +160,7 @@ _DTYPES = {
     "q_typed": bool,
     "q_terms": np.int32,
     "q_dataset": "U8",
+    "q_type": "U8",
 }
 
 
@@ -185,11 +187,12 @@ def fit(table_path: Path, out: Path) -> dict:
 
     table = FeatureTable.load(str(table_path))
     shipped: dict = {}
+    models = {}
     for variant in VARIANTS:
-        model = fit_answer_model(table, variant)
+        models[variant] = model = fit_answer_model(table, variant)
         shipped[variant] = model.to_dict()
         shipped[variant]["held_out"] = held_out_figures(table, model, variant)
-    shipped["rules"] = rule_figures(table)
+    shipped["rules"] = rule_figures(table, models["late"])
     shipped["data"] = {
         "sets": {k: str(v.name) for k, v in DATASETS.items()},
         "construction": "SQuAD 2.0-style cut (wenda.index.squad.cut_answers)",

@@ -43,6 +43,7 @@ NO_TERMS_REASON = (
 MAX_MISSING_SHOWN = 3
 _TYPE_HIT = SPAN_FEATURES.index("type_hit")
 _NUM_MISSING = SPAN_FEATURES.index("num_missing")
+_TYPE_MISS = SPAN_FEATURES.index("type_miss")
 
 
 @dataclass
@@ -155,9 +156,10 @@ def compose(
     support = model.support(row)
     cut = model.threshold if threshold is None else threshold
     decision = Decision(True, support, best=best, evidence=ev, span_scores=scores, gate_row=row)
-    if support < cut or _numbers_disagree(q, ev.spans) or _focus_unseen(q, model):
+    typed_out = _type_missing(q, ev.spans[best], model)
+    if support < cut or _numbers_disagree(q, ev.spans) or _focus_unseen(q, model) or typed_out:
         decision.answerable = False
-        decision.reason, decision.missing = explain(q, ev.spans, ev.union)
+        decision.reason, decision.missing = explain(q, ev.spans, ev.union, typed_out)
         return decision
     chosen = ev.spans[best]
     heading = _with_typed_heading(q, candidates[chosen.passage].chunk, chosen, fold)
@@ -196,15 +198,28 @@ def _focus_unseen(q: Question, model: AnswerModel) -> bool:
     return rule is not None and q.focus_unseen > 0 and q.focus_unseen >= rule
 
 
-def explain(q: Question, spans: Sequence[Span], union: str) -> tuple[str, list[str]]:
-    """One short Chinese sentence saying what the evidence lacks, and the lacking items."""
+def _type_missing(q: Question, chosen: Span, model: AnswerModel) -> bool:
+    """The value asked for is of a type the sentence chosen does not hold ("哪一年通车"
+    answered by "加快推进渝昆高铁建设"); which types is learned
+    (``wenda.index.query.fit.type_rule_family``)."""
+    types = model.type_rule
+    if not types or q.answer_type not in types:
+        return False
+    return bool(chosen.features[_TYPE_MISS] > 0)
+
+
+def explain(
+    q: Question, spans: Sequence[Span], union: str, type_missing: bool = False
+) -> tuple[str, list[str]]:
+    """One short Chinese sentence saying what the evidence lacks, and the lacking items
+    (``type_missing``: the type rule refused, so the value asked for is what lacks)."""
     missing = nameable(absent_terms(q, union))
-    type_missing = False
-    if q.answer_type is not None:
+    if q.answer_type is not None and not type_missing:
         type_missing = not any(s.features[_TYPE_HIT] for s in spans)
     if missing:
         shown = "、".join(missing[:MAX_MISSING_SHOWN])
-        extra = [TYPE_NAMES[q.answer_type]] if type_missing and q.answer_type else []
+        kind = TYPE_NAMES[q.answer_type] if type_missing and q.answer_type else None
+        extra = [kind] if kind and kind not in missing else []
         return MISSING_TERMS_REASON.format(terms=shown), missing + extra
     if type_missing and q.answer_type:
         kind = TYPE_NAMES[q.answer_type]

@@ -15,16 +15,23 @@ when each is scored by a model fitted without it (cross-validated).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from wenda.index.query.features import DENSE_FEATURES, SPAN_FEATURES, Span
 from wenda.index.query.model import GATE_FEATURES, AnswerModel, LinearModel, gate_features
+from wenda.index.query.refusal_rules import (
+    focus_rule_cut,
+    focus_unseen,
+    numbers_disagree,
+    rule_refusals,
+    type_missing,
+    type_rule_family,
+)
 from wenda.index.query.span_features import LATE_FEATURES
 
 FALSE_REFUSAL_TARGET = 0.045  # out-of-fold on the fit split; the issue allows at most 5% held-out
 CV_FOLDS = 5
-RULE_ANSWERABLE_BUDGET = 0.005  # a rule may refuse at most this share of fit answerable
 L2 = 1e-3  # ridge strength (per question, standardized features)
 DECIMALS = 4
 MAX_ANSWER_CHARS = 200  # the evaluation's limit (wenda.index.evaluation.MAX_ANSWER_CHARS)
@@ -49,6 +56,8 @@ class FeatureTable:
     q_typed: np.ndarray  # (Q,) bool
     q_terms: np.ndarray  # (Q,) int
     q_dataset: np.ndarray  # (Q,) str
+    q_type: np.ndarray = field(default_factory=lambda: np.array([], dtype="U8"))  # (Q,) str:
+    # the expected answer type ("" for none); tables written before it read as untyped
 
     def save(self, path: str) -> None:
         arrays = {k: v for k, v in self.__dict__.items()}
@@ -60,6 +69,7 @@ class FeatureTable:
         with np.load(path, allow_pickle=False) as data:
             fields = {k: data[k] for k in data.files}
         fields["span_x"] = fields["span_x"].astype(np.float64)
+        fields.setdefault("q_type", np.full(len(fields["q_answerable"]), "", dtype="U8"))
         return cls(**fields)
 
     def groups(self) -> list[np.ndarray]:
@@ -197,8 +207,10 @@ def fit_answer_model(table: FeatureTable, variant: str) -> AnswerModel:
         table = _no_cos(table)
     focus_rule = focus_rule_cut(table)
     span, gate = _fit_parts(table, x, table.q_fit)
-    cut = cross_validated_cut(table, x, focus_rule)
-    return AnswerModel(span, gate, round(cut, DECIMALS), focus_rule)
+    _, chosen = gate_rows(table, x, span)
+    type_rule = type_rule_family(table, chosen)
+    cut = cross_validated_cut(table, x, focus_rule, type_rule)
+    return AnswerModel(span, gate, round(cut, DECIMALS), focus_rule, type_rule)
 
 
 def _fit_parts(
@@ -225,7 +237,12 @@ def span_targets(table: FeatureTable) -> np.ndarray:
     return table.span_contains & (table.span_chars <= MAX_ANSWER_CHARS)
 
 
-def cross_validated_cut(table: FeatureTable, x: np.ndarray, focus_rule: float | None) -> float:
+def cross_validated_cut(
+    table: FeatureTable,
+    x: np.ndarray,
+    focus_rule: float | None,
+    type_rule: frozenset[str] | None = None,
+) -> float:
     """The support cut at which ``FALSE_REFUSAL_TARGET`` of the fit split's answerable
     questions are refused (gate and number rule together), each question scored by a
     model fitted without its fold. Folds are ``CV_FOLDS`` contiguous runs of the fit
@@ -235,14 +252,16 @@ def cross_validated_cut(table: FeatureTable, x: np.ndarray, focus_rule: float | 
     fold = np.full(len(table.q_fit), -1)
     fold[fit_rows] = np.arange(len(fit_rows)) * CV_FOLDS // len(fit_rows)
     support = np.full(len(table.q_fit), -np.inf)
+    typed_out = np.zeros(len(table.q_fit), dtype=bool)
     for k in range(CV_FOLDS):
         span, gate = _fit_parts(table, x, (fold >= 0) & (fold != k))
         held = fold == k
         rows, chosen = gate_rows(table, x, span)
         scored = held & (chosen >= 0)
         support[scored] = 1.0 / (1.0 + np.exp(-gate.score(rows[scored])))
+        typed_out[held] = type_missing(table, chosen, type_rule)[held]
     answerable = table.q_fit & table.q_answerable
-    ruled = rule_refusals(table, focus_rule) & answerable
+    ruled = (rule_refusals(table, focus_rule) | typed_out) & answerable
     budget = int(np.floor(FALSE_REFUSAL_TARGET * answerable.sum())) - int(ruled.sum())
     ranked = np.sort(support[answerable & ~ruled])
     return float(ranked[min(max(budget, 0), len(ranked) - 1)])
@@ -254,7 +273,7 @@ def held_out_figures(table: FeatureTable, model: AnswerModel, variant: str) -> d
     t = _no_cos(table) if variant == "lexical" else table
     rows, chosen = gate_rows(t, x, model.span)
     support = 1.0 / (1.0 + np.exp(-model.gate.score(rows)))
-    refused_by_rule = rule_refusals(t, model.focus_rule)
+    refused_by_rule = rule_refusals(t, model.focus_rule) | type_missing(t, chosen, model.type_rule)
     answered = (chosen >= 0) & (support >= model.threshold) & ~refused_by_rule
     safe = np.where(chosen >= 0, chosen, 0)
     correct = answered & table.span_contains[safe] & (table.span_chars[safe] <= MAX_ANSWER_CHARS)
@@ -276,57 +295,18 @@ def held_out_figures(table: FeatureTable, model: AnswerModel, variant: str) -> d
     return out
 
 
-def numbers_disagree(table: FeatureTable) -> np.ndarray:
-    """Per question: every candidate span lacks one of the question's numbers (the rule
-    ``compose`` applies; on the fit data it refuses under 1% of answerable questions and
-    about 6% of unanswerable ones, so it is kept as a rule rather than a gate weight)."""
-    col = SPAN_FEATURES.index("num_missing")
-    return np.array(
-        [bool(len(g)) and bool((table.span_x[g, col] > 0).all()) for g in table.groups()]
-    )
-
-
-def focus_unseen(table: FeatureTable, min_log_freq: float | None) -> np.ndarray:
-    """Per question: the thing asked about (its focus term, "几座机场" → 机场) is a
-    dictionary word with log10(1 + frequency) ≥ ``min_log_freq`` that no document of the
-    index holds, so nothing there can answer (the rule ``compose`` applies)."""
-    if min_log_freq is None:
-        return np.zeros(len(table.q_answerable), dtype=bool)
-    col = SPAN_FEATURES.index("focus_unseen")
-    return np.array(
-        [
-            bool(len(g)) and bool(table.span_x[g[0], col] >= max(min_log_freq, 1e-9))
-            for g in table.groups()
-        ]
-    )
-
-
-def focus_rule_cut(table: FeatureTable) -> float | None:
-    """The lowest word frequency (log10 steps of 0.5) at which the unseen-focus rule
-    refuses at most ``RULE_ANSWERABLE_BUDGET`` of the fit split's answerable questions
-    (segmentation fragments and rare names are unseen in answerable questions too);
-    None when no step does."""
-    answerable = table.q_fit & table.q_answerable
-    for step in range(0, 11):
-        cut = step / 2
-        if focus_unseen(table, cut)[answerable].mean() <= RULE_ANSWERABLE_BUDGET:
-            return cut
-    return None
-
-
-def rule_refusals(table: FeatureTable, focus_rule: float | None) -> np.ndarray:
-    """Questions a rule refuses whatever the gate says."""
-    return numbers_disagree(table) | focus_unseen(table, focus_rule)
-
-
-def rule_figures(table: FeatureTable) -> dict[str, dict[str, float]]:
-    """What each rule refuses on the fit split."""
+def rule_figures(table: FeatureTable, late: AnswerModel | None = None) -> dict[str, dict]:
+    """What each rule refuses on the fit split (the type rule with ``late``'s span model)."""
     fit = table.q_fit
-    out = {}
-    for name, rule in (
+    out: dict[str, dict] = {}
+    rules = [
         ("numbers_disagree", numbers_disagree(table)),
         ("focus_unseen", focus_unseen(table, focus_rule_cut(table))),
-    ):
+    ]
+    if late is not None and late.type_rule is not None:
+        _, chosen = gate_rows(table, variant_columns(table.span_x, "late"), late.span)
+        rules.append(("type_missing", type_missing(table, chosen, late.type_rule)))
+    for name, rule in rules:
         out[name] = {
             "fit_answerable_refused": round(float(rule[fit & table.q_answerable].mean()), 4),
             "fit_unanswerable_refused": round(float(rule[fit & ~table.q_answerable].mean()), 4),

@@ -96,6 +96,8 @@ class AnswerModel:
     gate: LinearModel
     threshold: float
     focus_rule: float | None = None  # refuse when Question.focus_unseen ≥ this (None: off)
+    type_rule: frozenset[str] | None = None  # answer types whose absence from the chosen
+    # span refuses (``fit.type_rule_family``; None: off)
 
     def support(self, gate_row: np.ndarray) -> float:
         z = float(self.gate.score(gate_row.reshape(1, -1))[0])
@@ -107,6 +109,7 @@ class AnswerModel:
             "gate": self.gate.to_dict(),
             "threshold": self.threshold,
             "focus_rule": self.focus_rule,
+            "type_rule": None if self.type_rule is None else sorted(self.type_rule),
         }
 
     @classmethod
@@ -116,6 +119,7 @@ class AnswerModel:
             LinearModel.from_dict(data["gate"], GATE_FEATURES),
             float(data["threshold"]),
             None if data.get("focus_rule") is None else float(data["focus_rule"]),
+            None if data.get("type_rule") is None else frozenset(data["type_rule"]),
         )
 
 

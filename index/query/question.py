@@ -13,12 +13,26 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-ANSWER_TYPES = ("money", "area", "measure", "duration", "date", "count", "person", "place", "org")
+from wenda.index.query.asked_type import CLASSIFIERS, expected_type
+
+ANSWER_TYPES = (
+    "money",
+    "area",
+    "measure",
+    "duration",
+    "year",
+    "date",
+    "count",
+    "person",
+    "place",
+    "org",
+)
 TYPE_NAMES = {  # the Chinese word a refusal uses for a missing answer type
     "money": "金额",
     "area": "面积",
     "measure": "长度、高度或重量",
     "duration": "时长",
+    "year": "年份",
     "date": "日期或时间",
     "count": "数量",
     "person": "人名",
@@ -28,61 +42,8 @@ TYPE_NAMES = {  # the Chinese word a refusal uses for a missing answer type
 ENTITY_TYPES = frozenset({"person", "place", "org"})  # need POS tags to check
 NUMERIC_TYPES = frozenset({"money", "area", "measure", "duration", "count"})
 
-_CL = "个個家项項人名座条條次件所种種位架辆輛部本首场場支只隻头頭列艘户戶间間门門届屆批"
-# Question patterns, tried in this order (the first match decides).
-_ASKS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    (
-        "money",
-        re.compile(
-            r"多少[钱錢]|[票售房]?价格?是?多少|[费費]用|金[额額]|多少(?:[万萬亿億])?元|多少美元"
-        ),
-    ),
-    (
-        "area",
-        re.compile(
-            r"面[积積]|多少平方|[多几幾](?:少|)(?:亩|畝|公[顷頃])|多大的?(?:地方|面[积積]|范[围圍])|占地"
-        ),
-    ),
-    (
-        "measure",
-        re.compile(
-            r"多[高重远遠深宽寬粗厚]|多[长長](?!的?[时時][间間])|[体體][长長重]|身高|高度|[长長]度|重量|距[离離]|海拔|直径|直徑|"
-            r"全[长長]|(?:多少|[几幾])(?:公里|千米|米|公尺|厘米|毫米|英尺|英里|公斤|千克|克|吨|噸|磅)"
-        ),
-    ),
-    (
-        "duration",
-        re.compile(
-            r"多久|多[长長](?:的)?[时時][间間]|多少(?:年|天|个月|個月|小[时時]|分[钟鐘]|周)(?!份)|"
-            r"[几幾](?:年|天|个月|個月|小[时時]|分[钟鐘]|周)(?![级級])|[时時]长|[历歷][时時]"
-        ),
-    ),
-    (
-        "date",
-        re.compile(
-            r"哪一?年|哪一?天|何[时時]|什[么麼][时時]候|[几幾]月|[几幾]号|[几幾]號|日期|年份|"
-            r"何年|哪个?[时時][间間]|的[时時][间間]|[什哪][么麼个個]?季[节節]|哪[个個]?朝代|哪[个個]?世紀|哪[个個]?世纪|哪[个個]?年代"
-        ),
-    ),
-    ("count", re.compile(rf"多少[{_CL}]?|[几幾][{_CL}]|数量|數量|规模|規模|多少")),
-    (
-        "person",
-        re.compile(r"[谁誰]|哪[一]?位|什[么麼]人|何人|哪[个個]人|名字|作者|[导導]演|创始人|創始人"),
-    ),
-    (
-        "place",
-        re.compile(
-            r"哪[里裡儿兒]|何[处處]|何地|什[么麼]地方|哪[个個座]?(?:城市|国家|國家|省|地区|地區|州|县|縣)|在哪|首都"
-        ),
-    ),
-    (
-        "org",
-        re.compile(
-            r"哪[个個家所]?(?:公司|组织|組織|机构|機構|单位|單位|部门|部門|大学|大學|学校|學校|球队|球隊|俱乐部|俱樂部|银行|銀行)|"
-            r"什[么麼](?:公司|组织|組織|机构|機構)|哪家"
-        ),
-    ),
-)
+_CL = CLASSIFIERS
+
 _QUESTION_FORM = re.compile(
     r"[?？]|什[么麼]|[吗嗎呢]|[谁誰]|哪|[几幾]|多少|怎|如何|[为為]何|是否|何[时時处處地人]|"
     r"介[绍紹]|[说說]明|解[释釋]|告[诉訴]|列出|有没有|有沒有|是不是|能否|可否|多[长長大高远遠重久]"
@@ -117,13 +78,6 @@ class Question:
     @property
     def total_weight(self) -> float:
         return sum(self.weights)
-
-
-def expected_type(text: str) -> str | None:
-    for name, pattern in _ASKS:
-        if pattern.search(text):
-            return name
-    return None
 
 
 def is_keyword_query(text: str) -> bool:

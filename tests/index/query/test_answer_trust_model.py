@@ -51,6 +51,28 @@ def test_refusals_explain_themselves(real_core: Wenda, question: str, missing: s
         assert missing in answer.missing and missing in answer.reason
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "成达万高铁哪一年建成通车？",  # the chosen sentence is "11月4日…批复": a day, no year
+        "川渝高竹新区是哪一年获批设立的？",  # "12月31日…获批设立": the year is never written
+    ],
+)
+def test_the_value_type_asked_for_must_be_in_the_chosen_sentence(
+    real_core: Wenda, question: str
+) -> None:
+    """The type rule (``refusal_rules.type_missing``): the passages are on topic, but the
+    sentence the model would cite holds no value of the type asked for."""
+    answer = real_core.ask(question)
+    assert not answer.answerable, answer.answer
+    assert "年份" in answer.missing and answer.reason
+
+
+def test_the_type_rule_leaves_an_answer_of_the_right_type(real_core: Wenda) -> None:
+    answer = real_core.ask("川渝高竹新区是哪天获批设立的？")  # the day is there: answered
+    assert answer.answerable and "12月31日" in answer.answer
+
+
 def test_a_segmentation_fragment_is_not_named_as_missing(real_core: Wenda) -> None:
     """jieba makes "人办" out of "多少人办了备案"; the passages hold 人 and 办 (办理), so only
     the word they really lack (看病: they say 就医) is named."""

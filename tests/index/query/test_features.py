@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 from wenda.index.models import Chunk
 from wenda.index.query.answer import MISSING_TYPE_REASON, explain, nameable
 from wenda.index.query.answer_types import holds_type
@@ -60,6 +61,34 @@ def test_answer_types_in_text() -> None:
     assert holds_type("area", "面积达2.5平方公里", "面积达2.5平方公里")
     assert holds_type("date", "1998年7月1日开馆", "1998年7月1日开馆")
     assert not holds_type("money", "共有120个站点", "共有120个站点")
+
+
+@pytest.mark.parametrize(
+    ("kind", "text"),
+    [  # answers the first recognizers missed, mostly on traditional Wikipedia (DRCD)
+        ("count", "林默娘廿八歲時溺斃"),
+        ("count", "主要分为两类"),
+        ("count", "占西藏總面積的五分之一"),
+        ("measure", "防火山道全長二千九百公尺"),
+        ("measure", "株距約20㎝"),
+        ("duration", "忍受了6個小時的煎熬"),
+        ("date", "至元十三年二月十一日"),
+        ("date", "七月初四帶兵包圍了燕王府"),
+        ("date", "白堊紀中期開始隆起"),
+        ("date", "一次大戰期間"),
+        ("year", "國民政府自民國18年起實行"),
+        ("year", "西漢元封二年，漢武帝派兵"),
+        ("year", "1998年7月1日开馆"),
+    ],
+)
+def test_answer_types_in_chinese_numerals_and_traditional_forms(kind: str, text: str) -> None:
+    assert holds_type(kind, text, text)
+
+
+def test_a_year_question_is_not_answered_by_a_day() -> None:
+    assert holds_type("date", "11月4日 国家发展改革委正式批复", "11月4日")
+    assert not holds_type("year", "11月4日 国家发展改革委正式批复", "11月4日")
+    assert not holds_type("date", "为纪念建馆而设", "为纪念建馆而设")  # 纪念 is no period
 
 
 def test_focus_term_features() -> None:

@@ -18,7 +18,18 @@ SHARED_EVAL = Path(__file__).resolve().parents[4] / "shared" / "eval"
         ("成达万高铁全长多少公里？", "measure"),  # a length, not a count of anything
         ("这座塔高多少米？", "measure"),
         ("从成都到重庆要多长时间？", "duration"),
-        ("第一届大会是哪一年举办的？", "date"),
+        ("第一届大会是哪一年举办的？", "year"),  # a year: "11月4日" does not answer it
+        ("大会是什么时候举办的？", "date"),
+        ("以什麼材料為主要結構的飛機，能夠有效降低雷達發現的距離？", None),  # not a distance
+        ("麥高文有許多高明的決定，但是被誰所託累了？", "person"),  # 許多高 is no height
+        ("哪一種人需要支付5西德馬克的費用？", "person"),  # not an amount of money
+        ("认知主义在哪一个世纪成为心理学的统领范式？", "date"),
+        ("开发者通常会在哪一阶段进行白盒测试？", None),  # a stage, not a place
+        ("为什么天生三桥世界仅此一例？", None),
+        ("科技专家库第一批交换共享了多少专家的信息？", "count"),
+        ("万州新田港二期工程总投资是多少亿元？", "money"),
+        ("几乎所有游客都去了哪里？", "place"),  # 几乎 asks no number
+        ("这几个项目总投资多少？", "money"),
         ("川渝通办第二批有多少项", "count"),
         ("馆长是谁", "person"),
         ("該公司的總部位於哪裡？", "place"),  # traditional
