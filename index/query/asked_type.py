@@ -98,6 +98,7 @@ ASKS: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"哪[里裡儿兒]|首都"
         ),
     ),
+    ("ordinal", re.compile(r"第(?:[几幾]|多少)")),
     (
         "count",
         re.compile(

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from wenda.index.query.fit import FeatureTable
 
 RULE_ANSWERABLE_BUDGET = 0.005  # a rule may refuse at most this share of fit answerable
+MAX_ANSWER_CHARS = 200  # the evaluation's limit (wenda.index.evaluation.MAX_ANSWER_CHARS)
 
 
 def numbers_disagree(table: FeatureTable) -> np.ndarray:
@@ -81,12 +82,17 @@ def type_missing(
 
 
 def type_rule_family(table: FeatureTable, chosen: np.ndarray) -> frozenset[str] | None:
-    """The widest of ``TYPE_RULE_FAMILIES`` whose rule refuses at most
-    ``RULE_ANSWERABLE_BUDGET`` of the fit split's answerable questions (type recognizers
-    miss some true answers: names by POS tag most of all); None when none does."""
+    """The widest of ``TYPE_RULE_FAMILIES`` whose rule costs at most
+    ``RULE_ANSWERABLE_BUDGET`` of the fit split's answerable questions in correct answers
+    (type recognizers miss some true answers: names by POS tag most of all); None when
+    none does. Refusing an answerable question whose chosen span is wrong anyway costs no
+    accuracy: it turns a wrong answer into an honest refusal."""
     answerable = table.q_fit & table.q_answerable
+    safe = np.where(chosen >= 0, chosen, 0)
+    correct = table.span_contains[safe] & (table.span_chars[safe] <= MAX_ANSWER_CHARS)
     for family in TYPE_RULE_FAMILIES:
-        if type_missing(table, chosen, family)[answerable].mean() <= RULE_ANSWERABLE_BUDGET:
+        lost = type_missing(table, chosen, family) & correct
+        if lost[answerable].mean() <= RULE_ANSWERABLE_BUDGET:
             return family
     return None
 
