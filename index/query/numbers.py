@@ -22,9 +22,11 @@ def unit_hit(unit: str | None, folded: str) -> float:
 
 @functools.lru_cache(maxsize=1024)
 def _unit_pattern(unit: str) -> re.Pattern[str]:
-    """A number, then the measure word asked for ("115项", "三座")."""
+    """A number, then the measure word asked for ("115项", "三座"), also approximate
+    ("40多家", "5万余家", "10余个", "1.5万多名")."""
     number = rf"[\d{_CN_NUM}][\d{_CN_NUM}.,]*"
-    return re.compile(rf"{number}\s*(?:多|余|餘)?[万萬亿億千百]?{re.escape(unit)}")
+    about = r"(?:多|余|餘)?"
+    return re.compile(rf"{number}\s*{about}[万萬亿億千百]?{about}\s*{re.escape(unit)}")
 
 
 _CN_NUM = "一二三四五六七八九十两兩零〇"

@@ -5,6 +5,7 @@ from wenda.index.models import Chunk
 from wenda.index.query.answer import MISSING_TYPE_REASON, explain, nameable
 from wenda.index.query.answer_types import holds_type
 from wenda.index.query.features import SPAN_FEATURES, candidate_spans
+from wenda.index.query.numbers import unit_hit
 from wenda.index.query.pipeline import match_form as match
 from wenda.index.query.question import TYPE_NAMES, read_question
 from wenda.index.store.lexical import ChineseTokenizer
@@ -108,6 +109,14 @@ def test_numbers_match_chinese_numerals() -> None:
     spans = dict(_spans("严长寿24岁时做了什么？", "二十三岁经朋友介绍，进入美国运通工作。"))
     (features,) = spans.values()
     assert features["num_missing"] == 1.0
+
+
+@pytest.mark.parametrize("text", ["5万余家", "40多家", "10余家", "1.5万多家", "三百家", "5182家"])
+def test_the_asked_measure_word_follows_approximate_numbers(text: str) -> None:
+    """ "重庆在四川投资的民营企业5万余家" answers "多少家": 万 before 余 was not read, so the
+    span model chose "40多家配套企业" of the sentence before."""
+    assert unit_hit("家", text) == 1.0
+    assert unit_hit("家", "家里有人") == 0.0
 
 
 def test_refusal_reason_skips_words_jieba_made_up() -> None:
