@@ -16,13 +16,15 @@ from wenda.index.query.question import ENTITY_TYPES
 
 _CN = "〇零一二三四五六七八九十百千万萬亿億两兩廿卅"  # Chinese numerals (廿 20, 卅 30)
 _NUM = rf"(?:\d[\d,.]*|[{_CN}]+)"
+_ABOUT = "(?:多|余|餘)?"  # approximate: "5万余元", "300多米"
 _MONEY = re.compile(
-    rf"{_NUM}\s*[万萬亿億千百]?(?:元|美元|港元|港幣|港币|欧元|歐元|日元|英镑|英鎊|台幣|台币|块|塊|马克|馬克)|"
+    rf"{_NUM}\s*{_ABOUT}[万萬亿億千百]?{_ABOUT}"
+    r"(?:元|美元|港元|港幣|港币|欧元|歐元|日元|英镑|英鎊|台幣|台币|块|塊|马克|馬克)|"
     r"[万萬亿億]元|人民[币幣]"
 )
 _AREA = re.compile(r"平方(?:公里|千米|米|英里|英尺)|公[顷頃]|[亩畝]|km2|km²|m²|㎡|㎢")
 _MEASURE = re.compile(
-    rf"{_NUM}\s*(?:多)?(?:米|公尺|公分|厘米|毫米|公里|千米|英尺|英寸|英里|公斤|千克|克|吨|噸|磅|光年|海里|"
+    rf"{_NUM}\s*{_ABOUT}[万萬千百]?{_ABOUT}(?:米|公尺|公分|厘米|毫米|公里|千米|英尺|英寸|英里|公斤|千克|克|吨|噸|磅|光年|海里|"
     r"m|cm|mm|km|kg|ft|㎝|㎜|㎞|㎏)"
 )
 _DURATION = re.compile(
