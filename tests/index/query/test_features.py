@@ -67,6 +67,8 @@ def test_answer_types_in_text() -> None:
 @pytest.mark.parametrize(
     ("kind", "text"),
     [  # answers the first recognizers missed, mostly on traditional Wikipedia (DRCD)
+        ("money", "累计投资5万余元"),
+        ("measure", "隧道全长300多米"),
         ("count", "林默娘廿八歲時溺斃"),
         ("count", "主要分为两类"),
         ("count", "占西藏總面積的五分之一"),
