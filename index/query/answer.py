@@ -187,13 +187,13 @@ def _with_typed_heading(q: Question, chunk: Chunk, span: Span, fold: Callable[[s
 
 def _numbers_disagree(q: Question, spans: Sequence[Span]) -> bool:
     """No span holds all of the question's numbers ("2022年全年" vs "今年1—4月"); measured on
-    the training data by ``wenda.index.query.fit.numbers_disagree``."""
+    the training data by ``wenda.index.query.refusal_rules.numbers_disagree``."""
     return bool(q.numbers) and all(s.features[_NUM_MISSING] > 0 for s in spans)
 
 
 def _focus_unseen(q: Question, model: AnswerModel) -> bool:
     """The thing asked about is a common word that no document holds ("几座机场" in a corpus
-    without 机场); the frequency cut is learned (``wenda.index.query.fit.focus_rule_cut``)."""
+    without 机场); the frequency cut is learned (``wenda.index.query.refusal_rules.focus_rule_cut``)."""
     rule = model.focus_rule
     return rule is not None and q.focus_unseen > 0 and q.focus_unseen >= rule
 
@@ -201,7 +201,7 @@ def _focus_unseen(q: Question, model: AnswerModel) -> bool:
 def _type_missing(q: Question, chosen: Span, model: AnswerModel) -> bool:
     """The value asked for is of a type the sentence chosen does not hold ("哪一年通车"
     answered by "加快推进渝昆高铁建设"); which types is learned
-    (``wenda.index.query.fit.type_rule_family``)."""
+    (``wenda.index.query.refusal_rules.type_rule_family``)."""
     types = model.type_rule
     if not types or q.answer_type not in types:
         return False

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from wenda.index.evaluation import MAX_ANSWER_CHARS
 from wenda.index.query.features import DENSE_FEATURES, SPAN_FEATURES, Span
 from wenda.index.query.model import GATE_FEATURES, AnswerModel, LinearModel, gate_features
 from wenda.index.query.refusal_rules import (
@@ -34,7 +35,6 @@ FALSE_REFUSAL_TARGET = 0.045  # out-of-fold on the fit split; the issue allows a
 CV_FOLDS = 5
 L2 = 1e-3  # ridge strength (per question, standardized features)
 DECIMALS = 4
-MAX_ANSWER_CHARS = 200  # the evaluation's limit (wenda.index.evaluation.MAX_ANSWER_CHARS)
 
 
 @dataclass
@@ -244,7 +244,7 @@ def cross_validated_cut(
     type_rule: frozenset[str] | None = None,
 ) -> float:
     """The support cut at which ``FALSE_REFUSAL_TARGET`` of the fit split's answerable
-    questions are refused (gate and number rule together), each question scored by a
+    questions are refused (gate and rules together), each question scored by a
     model fitted without its fold. Folds are ``CV_FOLDS`` contiguous runs of the fit
     questions, which are stored article by article, so a fold holds whole articles
     (up to one split article at each edge)."""

@@ -97,7 +97,7 @@ class AnswerModel:
     threshold: float
     focus_rule: float | None = None  # refuse when Question.focus_unseen ≥ this (None: off)
     type_rule: frozenset[str] | None = None  # answer types whose absence from the chosen
-    # span refuses (``fit.type_rule_family``; None: off)
+    # span refuses (``refusal_rules.type_rule_family``; None: off)
 
     def support(self, gate_row: np.ndarray) -> float:
         z = float(self.gate.score(gate_row.reshape(1, -1))[0])

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from wenda.index.evaluation import MAX_ANSWER_CHARS
 from wenda.index.query.question import ANSWER_TYPES, ENTITY_TYPES, NUMERIC_TYPES
 from wenda.index.query.span_features import SPAN_FEATURES
 
@@ -19,7 +20,6 @@ if TYPE_CHECKING:
     from wenda.index.query.fit import FeatureTable
 
 RULE_ANSWERABLE_BUDGET = 0.005  # a rule may refuse at most this share of fit answerable
-MAX_ANSWER_CHARS = 200  # the evaluation's limit (wenda.index.evaluation.MAX_ANSWER_CHARS)
 
 
 def numbers_disagree(table: FeatureTable) -> np.ndarray:
