@@ -193,7 +193,8 @@ def _numbers_disagree(q: Question, spans: Sequence[Span]) -> bool:
 
 def _focus_unseen(q: Question, model: AnswerModel) -> bool:
     """The thing asked about is a common word that no document holds ("几座机场" in a corpus
-    without 机场); the frequency cut is learned (``wenda.index.query.refusal_rules.focus_rule_cut``)."""
+    without 机场); the frequency cut is learned
+    (``wenda.index.query.refusal_rules.focus_rule_cut``)."""
     rule = model.focus_rule
     return rule is not None and q.focus_unseen > 0 and q.focus_unseen >= rule
 
