@@ -85,8 +85,8 @@ ASKS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "date",
         re.compile(
-            rf"何年|何[时時]|何日|{_WHICH}{_TIME_NOUN}|什[么麼][时時]候|[几幾]月|[几幾][号號日]|"
-            r"日期|年份|[几幾]世[纪紀]"
+            rf"何[时時]|何日|{_WHICH}{_TIME_NOUN}|什[么麼][时時]候|[几幾]月|[几幾][号號日]|"
+            r"日期|[几幾]世[纪紀]"  # 何年, 年份: the year pattern, tried first at a tie
         ),
     ),
     ("person", re.compile(rf"[谁誰]|何人|{_WHICH}{_PERSON_NOUN}|什[么麼]人")),

@@ -208,7 +208,7 @@ def fit_answer_model(table: FeatureTable, variant: str) -> AnswerModel:
     focus_rule = focus_rule_cut(table)
     span, gate = _fit_parts(table, x, table.q_fit)
     _, chosen = gate_rows(table, x, span)
-    type_rule = type_rule_family(table, chosen)
+    type_rule = type_rule_family(table, chosen, span_targets(table))
     cut = cross_validated_cut(table, x, focus_rule, type_rule)
     return AnswerModel(span, gate, round(cut, DECIMALS), focus_rule, type_rule)
 
@@ -276,7 +276,7 @@ def held_out_figures(table: FeatureTable, model: AnswerModel, variant: str) -> d
     refused_by_rule = rule_refusals(t, model.focus_rule) | type_missing(t, chosen, model.type_rule)
     answered = (chosen >= 0) & (support >= model.threshold) & ~refused_by_rule
     safe = np.where(chosen >= 0, chosen, 0)
-    correct = answered & table.span_contains[safe] & (table.span_chars[safe] <= MAX_ANSWER_CHARS)
+    correct = answered & span_targets(table)[safe]
     out: dict[str, float] = {}
     held = ~table.q_fit
     for name in [*sorted(set(table.q_dataset.tolist())), "all"]:

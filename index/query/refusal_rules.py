@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from wenda.index.evaluation import MAX_ANSWER_CHARS
 from wenda.index.query.question import ANSWER_TYPES, ENTITY_TYPES, NUMERIC_TYPES
 from wenda.index.query.span_features import SPAN_FEATURES
 
@@ -81,15 +80,17 @@ def type_missing(
     return np.isin(table.q_type, sorted(types)) & (chosen >= 0) & missing
 
 
-def type_rule_family(table: FeatureTable, chosen: np.ndarray) -> frozenset[str] | None:
+def type_rule_family(
+    table: FeatureTable, chosen: np.ndarray, answers: np.ndarray
+) -> frozenset[str] | None:
     """The widest of ``TYPE_RULE_FAMILIES`` whose rule costs at most
     ``RULE_ANSWERABLE_BUDGET`` of the fit split's answerable questions in correct answers
-    (type recognizers miss some true answers: names by POS tag most of all); None when
-    none does. Refusing an answerable question whose chosen span is wrong anyway costs no
+    (``answers``: per span, whether it is a correct answer, ``fit.span_targets``). Type
+    recognizers miss some true answers, names by POS tag most of all; None when no family
+    fits. Refusing an answerable question whose chosen span is wrong anyway costs no
     accuracy: it turns a wrong answer into an honest refusal."""
     answerable = table.q_fit & table.q_answerable
-    safe = np.where(chosen >= 0, chosen, 0)
-    correct = table.span_contains[safe] & (table.span_chars[safe] <= MAX_ANSWER_CHARS)
+    correct = answers[np.where(chosen >= 0, chosen, 0)]
     for family in TYPE_RULE_FAMILIES:
         lost = type_missing(table, chosen, family) & correct
         if lost[answerable].mean() <= RULE_ANSWERABLE_BUDGET:

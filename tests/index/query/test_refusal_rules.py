@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from wenda.index.query.fit import FeatureTable
+from wenda.index.query.fit import FeatureTable, span_targets
 from wenda.index.query.refusal_rules import (
     RULE_ANSWERABLE_BUDGET,
     TYPE_RULE_FAMILIES,
@@ -56,7 +56,8 @@ def test_the_type_rule_takes_the_widest_type_family_within_the_budget() -> None:
     wide, patterns = TYPE_RULE_FAMILIES[0], TYPE_RULE_FAMILIES[1]
     assert type_missing(table, chosen, wide)[:answerable].mean() > RULE_ANSWERABLE_BUDGET
     assert type_missing(table, chosen, patterns)[:answerable].mean() > RULE_ANSWERABLE_BUDGET
-    assert type_rule_family(table, chosen) == patterns and "person" not in patterns
+    assert type_rule_family(table, chosen, span_targets(table)) == patterns
+    assert "person" not in patterns
     refused = type_missing(table, chosen, patterns)
     assert refused[answerable:].all() and refused[:answerable].sum() == 3  # the year misses
     assert not type_missing(table, chosen, None).any()
