@@ -81,7 +81,7 @@ ASKS: tuple[tuple[str, re.Pattern[str]], ...] = (
             + _asked_after(r"[时時][长長]|[历歷][时時]|期限|任期|寿命|壽命|[周週]期")
         ),
     ),
-    ("year", re.compile(rf"何年|年份|{_WHICH}年(?![代级級纪紀])|[几幾]几年")),
+    ("year", re.compile(rf"何年|年份|{_WHICH}年(?![代级級纪紀])|[几幾][几幾]年")),
     (
         "date",
         re.compile(

@@ -19,6 +19,8 @@ SHARED_EVAL = Path(__file__).resolve().parents[4] / "shared" / "eval"
         ("这座塔高多少米？", "measure"),
         ("从成都到重庆要多长时间？", "duration"),
         ("第一届大会是哪一年举办的？", "year"),  # a year: "11月4日" does not answer it
+        ("這座橋是幾幾年建成的？", "year"),  # 幾幾年, colloquial "which year"
+        ("这座桥是几几年建成的？", "year"),
         ("大会是什么时候举办的？", "date"),
         ("以什麼材料為主要結構的飛機，能夠有效降低雷達發現的距離？", None),  # not a distance
         ("麥高文有許多高明的決定，但是被誰所託累了？", "person"),  # 許多高 is no height
