@@ -15,12 +15,13 @@ import re
 
 CLASSIFIERS = "个個家项項人名座条條次件所种種位架辆輛部本首场場支只隻头頭列艘户戶间間门門届屆批"
 
-_NUM_WH = r"(?:多少|(?<![这這那])[几幾](?![乎何十百千万萬亿億]))"
+_NUM_WH = r"(?:多少|(?<![这這那哪])[几幾](?![乎何十百千万萬亿億]))"  # 哪几种: which, not how many
 _HOW = r"多[高长長重远遠深宽寬大粗厚]"
 _HOW_FAR = r"多[高长長重远遠深宽寬粗厚]"  # not 多大: a size, an age or a share ("多大比例")
 _LINK = r"(?:是|为|為|有|约|約|大约|大約|达|達|共|一共|总共|總共|到底|究竟)?"
-# 哪/什么/何 with an optional 一 and classifier; not 为什么 ("why") nor 几何/几乎
-_WHICH = r"(?:哪|(?<![为為])什[么麼]|何)一?[个個座种種类類位家所间間部条條支]?"
+# 哪/什么/何 with an optional 一 (or 几: 哪几个, which ones) and classifier;
+# not 为什么 ("why") nor 几何/几乎
+_WHICH = r"(?:哪|(?<![为為])什[么麼]|何)[一几幾]?[个個座种種类類位家所间間部条條支]?"
 
 
 def _asked_after(attribute: str) -> str:

@@ -11,6 +11,7 @@ import functools
 import re
 from collections.abc import Callable
 
+from wenda.index.query.asked_type import CLASSIFIERS
 from wenda.index.query.question import Question, ordinals_in
 
 
@@ -23,10 +24,12 @@ def unit_hit(unit: str | None, folded: str) -> float:
 @functools.lru_cache(maxsize=1024)
 def _unit_pattern(unit: str) -> re.Pattern[str]:
     """A number, then the measure word asked for ("115项", "三座"), also approximate
-    ("40多家", "5万余家", "10余个", "1.5万多名")."""
-    number = rf"[\d{_CN_NUM}][\d{_CN_NUM}.,]*"
+    ("40多家", "5万余家", "10余个", "1.5万多名"); not an ordinal ("第一个" counts nothing).
+    The generic 个 takes any classifier: "多少个嫌疑人" is answered by "嫌疑人29人"."""
+    number = rf"(?<![第\d{_CN_NUM}.])[\d{_CN_NUM}][\d{_CN_NUM}.,]*"
     about = r"(?:多|余|餘)?"
-    return re.compile(rf"{number}\s*{about}[万萬亿億千百]?{about}\s*{re.escape(unit)}")
+    words = f"[{CLASSIFIERS}]" if unit in ("个", "個") else re.escape(unit)
+    return re.compile(rf"{number}\s*{about}[万萬亿億千百]?{about}\s*{words}")
 
 
 _CN_NUM = "一二三四五六七八九十两兩零〇"

@@ -37,6 +37,22 @@ def test_the_sentence_with_the_number_is_chosen(real_core: Wenda) -> None:
 
 
 @pytest.mark.parametrize(
+    ("question", "gold"),
+    [
+        # 个 asked, 人 given; "第一个联合治安联调室" was chosen for its 一个
+        ("永川和合江联合成立的治安联调室、交通武装检查站抓了多少个嫌疑人？", "29人"),
+        # 哪几种 asks which ones: was read as a count and answered with "7个统筹区"
+        ("门诊慢特病跨省直接结算试点的是哪几种病？", "高血压"),
+    ],
+)
+def test_the_sentence_that_answers_the_question_form_is_chosen(
+    real_core: Wenda, question: str, gold: str
+) -> None:
+    answer = real_core.ask(question)
+    assert answer.answerable and gold in answer.answer, answer.answer
+
+
+@pytest.mark.parametrize(
     ("question", "missing"),
     [
         ("2023年四川省的GDP总量是多少？", "2023"),

@@ -121,6 +121,16 @@ def test_the_asked_measure_word_follows_approximate_numbers(text: str) -> None:
     assert unit_hit("家", "家里有人") == 0.0
 
 
+def test_an_ordinal_is_no_count_and_the_generic_classifier_takes_any() -> None:
+    """ "多少个嫌疑人": "第一个联合治安联调室" counts nothing (it was chosen for its 一个), while
+    "抓捕嫌疑人29人" answers, since 个 stands for whatever classifier the noun takes."""
+    assert unit_hit("个", "第一个联合治安联调室") == 0.0
+    assert unit_hit("座", "第3座") == 0.0
+    assert unit_hit("个", "抓捕嫌疑人29人") == 1.0
+    assert unit_hit("个", "十一个") == 1.0
+    assert unit_hit("项", "抓捕嫌疑人29人") == 0.0  # a specific measure word stays specific
+
+
 def test_refusal_reason_skips_words_jieba_made_up() -> None:
     tok = ChineseTokenizer()
     question = "四川的人到重庆看病，累计有多少人办了备案？"

@@ -22,6 +22,9 @@ SHARED_EVAL = Path(__file__).resolve().parents[4] / "shared" / "eval"
         ("這座橋是幾幾年建成的？", "year"),  # 幾幾年, colloquial "which year"
         ("这座桥是几几年建成的？", "year"),
         ("大会是什么时候举办的？", "date"),
+        ("门诊慢特病跨省直接结算试点的是哪几种病？", None),  # which ones, not how many
+        ("哪几个城市开通了直达航线？", "place"),
+        ("有几种病可以跨省结算？", "count"),
         ("以什麼材料為主要結構的飛機，能夠有效降低雷達發現的距離？", None),  # not a distance
         ("麥高文有許多高明的決定，但是被誰所託累了？", "person"),  # 許多高 is no height
         ("哪一種人需要支付5西德馬克的費用？", "person"),  # not an amount of money
