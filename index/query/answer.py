@@ -34,6 +34,10 @@ NO_ANSWER = "资料中没有找到相关内容。"
 KEYWORD_REASON = (
     "“{query}”像是关键词而不是问题，下面列出相关段落；请输入完整的问题，例如“{query}是什么？”。"
 )
+NO_CONTENT_REASON = (  # "是", "的", "<": nothing to search for, and no question either
+    "“{query}”里没有可以查找的词；请输入完整的问题，写出要问的事物，例如“成达万高铁何时获得批复？”。"
+)
+QUOTED_MAX_CHARS = 20  # the user's input echoed in a reason, cut beyond this
 MISSING_TERMS_REASON = "资料中没有找到“{terms}”的相关内容。"
 MISSING_TYPE_REASON = "资料中有相关段落，但没有找到所问的{kind}。"
 NO_SENTENCE_REASON = "资料中的段落与问题相关，但没有一句话能回答这个问题。"
@@ -119,6 +123,12 @@ def has_sentence_scores(candidates: Sequence[Candidate]) -> bool:
     return bool(top) and all(c.sentences is not None for c in top)
 
 
+def quoted(text: str) -> str:
+    """The user's input as a reason echoes it: stripped, cut to ``QUOTED_MAX_CHARS``."""
+    text = " ".join(text.split())
+    return text if len(text) <= QUOTED_MAX_CHARS else text[: QUOTED_MAX_CHARS - 1] + "…"
+
+
 def compose(
     q: Question,
     candidates: Sequence[Candidate],
@@ -132,7 +142,8 @@ def compose(
     if not candidates:
         return Decision(False, 0.0, reason=NO_ANSWER, missing=nameable(_content_terms(q)))
     if q.is_keyword:
-        reason = KEYWORD_REASON.format(query=q.text)
+        template = KEYWORD_REASON if q.terms else NO_CONTENT_REASON
+        reason = template.format(query=quoted(q.text))
         return Decision(False, 0.0, answer=reason, reason=reason)
     if not q.terms:  # "哪一年？", "是什么？": nothing to look for, only how to ask
         return Decision(False, 0.0, answer=NO_TERMS_REASON, reason=NO_TERMS_REASON)

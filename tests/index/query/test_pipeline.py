@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from wenda.index.core import Wenda
-from wenda.index.query.answer import NO_TERMS_REASON, Candidate, Decision
+from wenda.index.query.answer import NO_CONTENT_REASON, NO_TERMS_REASON, Candidate, Decision
 from wenda.index.query.pipeline import STAGES
 from wenda.index.query.question import Question
 from wenda.index.settings import Settings
@@ -65,6 +65,20 @@ def test_keyword_is_a_search_not_a_question(core: Wenda) -> None:
     assert answer.passages  # the search results are still listed
     assert answer.reason and "完整的问题" in answer.reason
     assert all(p.answer_start is None for p in answer.passages)
+
+
+@pytest.mark.parametrize("query", ["是", "的的", "<", "——"])
+def test_input_with_nothing_to_search_for_asks_for_the_subject(core: Wenda, query: str) -> None:
+    """Not "“是”像是关键词……例如“是是什么？”": a function word or a mark is no keyword."""
+    answer = core.ask(query)
+    assert not answer.answerable and answer.passages
+    assert answer.reason == NO_CONTENT_REASON.format(query=query)
+    assert f"{query}是什么" not in answer.reason
+
+
+def test_a_long_keyword_is_echoed_cut_short(core: Wenda) -> None:
+    answer = core.ask("《" * 300 + "川渝")
+    assert answer.reason and answer.reason.startswith("“" + "《" * 19 + "…”")
 
 
 def test_refusal_names_what_is_missing(core: Wenda) -> None:
