@@ -50,6 +50,11 @@ _QUESTION_FORM = re.compile(
     r"[?？]|什[么麼]|[吗嗎呢]|[谁誰]|哪|[几幾]|多少|怎|如何|[为為]何|是否|何[时時处處地人]|"
     r"介[绍紹]|[说說]明|解[释釋]|告[诉訴]|列出|有没有|有沒有|是不是|能否|可否|多[长長大高远遠重久]"
 )
+_ATTRIBUTE_LAST = re.compile(  # "医院数量", "中欧班列票价": an attribute asked by naming it
+    r"(?:(数量|數量|人数|人數|数目|數目|总数|總數|面[积積]|价格|價格|票价|票價|[费費]用|金[额額]|[长長]度|"
+    r"距[离離]|人口|规模|規模)|(日期|[时時][间間])|(地[点點址]))[\s?？。!！]*$"
+)
+_IMPLIED = ("是多少？", "是什么时候？", "在哪里？")  # the question each group of attributes asks
 _CONTENT_CHAR = re.compile(r"\w", re.UNICODE)
 KEYWORD_MAX_CHARS = 12  # a longer query without question form still reads as a question
 
@@ -83,9 +88,25 @@ class Question:
 
 
 def is_keyword_query(text: str) -> bool:
-    """ "川渝" is a search, not a question: no question form, at most 12 content chars."""
+    """ "川渝" is a search, not a question: no question form, at most 12 content chars, and
+    no attribute named at the end ("医院数量" asks how many)."""
     content = len(_CONTENT_CHAR.findall(text))
-    return content <= KEYWORD_MAX_CHARS and not _QUESTION_FORM.search(text)
+    return (
+        content <= KEYWORD_MAX_CHARS
+        and implied_question(text) == text
+        and not (_QUESTION_FORM.search(text))
+    )
+
+
+def implied_question(text: str) -> str:
+    """``text`` with the question an attribute named at its end implies ("中欧班列票价" →
+    "中欧班列票价是多少？"), so the asked type and focus are read as for the full question;
+    other text as it is."""
+    found = _ATTRIBUTE_LAST.search(text)
+    if found is None or _QUESTION_FORM.search(text):
+        return text
+    group = next(i for i in range(3) if found.group(i + 1))
+    return text[: found.start()] + found.group(group + 1) + _IMPLIED[group]
 
 
 def read_question(
@@ -100,14 +121,14 @@ def read_question(
     ``question_words`` (何时, 哪一年… see ``question_words``) are not terms an answer must
     hold; retrieval still gets every token."""
     terms = [t for t in terms if t not in question_words]
-    folded = fold(text)
+    folded = fold(implied_question(text))
     focus = focus_terms(folded, terms)
     unseen = term_idf(_NEVER_A_TOKEN) if focus else math.inf  # the index's unseen-term IDF
     return Question(
         text=text,
         terms=tuple(terms),
         weights=tuple(term_idf(t) for t in terms),
-        answer_type=expected_type(folded) or expected_type(text),
+        answer_type=expected_type(folded) or expected_type(implied_question(text)),
         numbers=tuple(dict.fromkeys(_ARABIC.findall(folded))),
         ordinals=tuple(dict.fromkeys(_ORDINAL.findall(folded))),
         is_keyword=is_keyword_query(text),
@@ -175,11 +196,17 @@ _COUNTING = frozenset({"几", "幾", "多少"})
 FOCUS_GAP = 2  # characters allowed between the question word and its focus (量词, 是, 的)
 
 
+_AMOUNT_NOUN = re.compile(  # "how many" said as a noun: answers give the number, not the word
+    r"(?:数量|數量|数目|數目|总数|總數|个数|個數|总量|總量)(?=(?:是|为|為|有|约|約|大约|大約|共)?(?:多少|[几幾]))"
+)
+
+
 def focus_terms(folded: str, terms: list[str]) -> tuple[str, ...]:
     """The thing asked about: the term right after a counting question word ("几座机场" →
     机场), else the one right before the question word ("票价是多少", "馆长是谁"). A sentence
     that answers names it. After 哪/什么 comes a category ("哪个城市", "什么职务") that the
     answer instantiates without naming, so it is not a focus."""
+    folded = _AMOUNT_NOUN.sub("", folded)  # "医院数量是多少": the focus is 医院
     m = _WH.search(folded)
     if m is None:
         return ()

@@ -43,6 +43,9 @@ def test_the_sentence_with_the_number_is_chosen(real_core: Wenda) -> None:
         ("永川和合江联合成立的治安联调室、交通武装检查站抓了多少个嫌疑人？", "29人"),
         # 哪几种 asks which ones: was read as a count and answered with "7个统筹区"
         ("门诊慢特病跨省直接结算试点的是哪几种病？", "高血压"),
+        # the focus is what is counted, not 数量 (which no answer says): was refused
+        ("川渝两地住院费用直接结算的定点医疗机构数量是多少？", "5182家"),
+        ("川渝住院直接结算医院数量", "5182家"),  # the same, said as a noun phrase
     ],
 )
 def test_the_sentence_that_answers_the_question_form_is_chosen(
@@ -58,6 +61,7 @@ def test_the_sentence_that_answers_the_question_form_is_chosen(
         ("2023年四川省的GDP总量是多少？", "2023"),
         ("重庆东站的建筑面积是多少？", "面积"),
         ("成达万高铁全长多少公里？", None),  # the documents give no length: was "11月4日…批复"
+        ("中欧班列票价", "票价"),  # the attribute named: was a keyword search
     ],
 )
 def test_refusals_explain_themselves(real_core: Wenda, question: str, missing: str | None) -> None:

@@ -3,7 +3,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from wenda.index.query.question import expected_type, is_keyword_query, read_question
+from wenda.index.query.question import (
+    expected_type,
+    focus_terms,
+    implied_question,
+    is_keyword_query,
+    read_question,
+)
 from wenda.index.squad import load_squad
 
 SHARED_EVAL = Path(__file__).resolve().parents[4] / "shared" / "eval"
@@ -52,6 +58,35 @@ def test_keyword_versus_question() -> None:
     assert not is_keyword_query("川渝通办第二批有多少项")
     assert not is_keyword_query("介绍一下成渝地区双城经济圈")
     assert not is_keyword_query("成渝地区双城经济圈？")
+    assert not is_keyword_query("中欧班列票价")  # an attribute named at the end asks it
+
+
+@pytest.mark.parametrize(
+    ("query", "implied", "kind"),
+    [
+        ("中欧班列票价", "中欧班列票价是多少？", "money"),
+        ("川渝住院直接结算医院数量", "川渝住院直接结算医院数量是多少？", "count"),
+        ("川渝高竹新区获批日期。", "川渝高竹新区获批日期是什么时候？", "date"),
+        ("联合办公室地址", "联合办公室地址在哪里？", "place"),
+        ("中欧班列票价是多少？", "中欧班列票价是多少？", "money"),  # asked already
+        ("双城经济圈", "双城经济圈", None),
+    ],
+)
+def test_an_attribute_named_at_the_end_is_read_as_its_question(
+    query: str, implied: str, kind: str | None
+) -> None:
+    """ "中欧班列票价" was a keyword search; read as "……是多少？" it gets the money type and
+    the focus 票价, so the focus rule can say the documents never give a fare."""
+    assert implied_question(query) == implied
+    q = read_question(query, ["中欧", "班列", "票价"], lambda t: 1.0, str)
+    assert q.answer_type == kind and q.text == query
+
+
+def test_how_many_said_as_a_noun_is_not_the_focus() -> None:
+    """Answers give the number, not the word 数量: the focus is the thing counted."""
+    terms = ["定点", "医疗机构", "数量"]
+    assert focus_terms("定点医疗机构数量是多少？", terms) == ("医疗机构",)
+    assert focus_terms("票价是多少？", ["票价"]) == ("票价",)
 
 
 def test_numbers_and_ordinals_are_read() -> None:
