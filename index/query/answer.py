@@ -37,6 +37,8 @@ KEYWORD_REASON = (
 NO_CONTENT_REASON = (  # "是", "的", "<": nothing to search for, and no question either
     "“{query}”里没有可以查找的词；请输入完整的问题，写出要问的事物，例如“成达万高铁何时获得批复？”。"
 )
+ASK_IN_CHINESE = "资料以中文为主，请用中文提问试试。"  # added when a question has no Chinese at all
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 QUOTED_MAX_CHARS = 20  # the user's input echoed in a reason, cut beyond this
 MISSING_TERMS_REASON = "资料中没有找到“{terms}”的相关内容。"
 MISSING_TYPE_REASON = "资料中有相关段落，但没有找到所问的{kind}。"
@@ -232,7 +234,10 @@ def explain(
         shown = "、".join(missing[:MAX_MISSING_SHOWN])
         kind = TYPE_NAMES[q.answer_type] if type_missing and q.answer_type else None
         extra = [kind] if kind and kind not in missing else []
-        return MISSING_TERMS_REASON.format(terms=shown), missing + extra
+        reason = MISSING_TERMS_REASON.format(terms=shown)
+        if not _CJK.search(q.text):  # "How many hospitals…?" over Chinese documents
+            reason += ASK_IN_CHINESE
+        return reason, missing + extra
     if type_missing and q.answer_type:
         kind = TYPE_NAMES[q.answer_type]
         return MISSING_TYPE_REASON.format(kind=kind), [kind]

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 from wenda.index.core import Wenda
-from wenda.index.query.answer import NO_CONTENT_REASON, NO_TERMS_REASON, Candidate, Decision
+from wenda.index.query.answer import (
+    ASK_IN_CHINESE,
+    NO_CONTENT_REASON,
+    NO_TERMS_REASON,
+    Candidate,
+    Decision,
+)
 from wenda.index.query.pipeline import STAGES
 from wenda.index.query.question import Question
 from wenda.index.settings import Settings
@@ -79,6 +85,13 @@ def test_input_with_nothing_to_search_for_asks_for_the_subject(core: Wenda, quer
 def test_a_long_keyword_is_echoed_cut_short(core: Wenda) -> None:
     answer = core.ask("《" * 300 + "川渝")
     assert answer.reason and answer.reason.startswith("“" + "《" * 19 + "…”")
+
+
+def test_a_question_without_chinese_is_asked_to_try_chinese(core: Wenda) -> None:
+    answer = core.ask("How many hospitals in Sichuan and Chongqing support direct settlement?")
+    assert not answer.answerable and answer.reason
+    assert answer.reason.endswith(ASK_IN_CHINESE) and "hospitals" in answer.reason
+    assert not core.ask("2023年四川省的GDP总量是多少？").reason.endswith(ASK_IN_CHINESE)
 
 
 def test_refusal_names_what_is_missing(core: Wenda) -> None:
