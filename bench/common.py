@@ -5,6 +5,7 @@ Kept free of project imports so ``bench/scale.py`` runs even while the core is i
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import re
@@ -136,6 +137,16 @@ def md_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 def log(msg: str) -> None:
     """Progress to stderr so stdout stays the markdown report."""
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def probe_parser(doc: str | None) -> argparse.ArgumentParser:
+    """The options every feature-table probe takes: where the cached indexes are, a report
+    file, and how many random article splits to score besides the official one."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0] if doc else None)
+    parser.add_argument("--work", type=Path, default=WORK / "answer")
+    parser.add_argument("--out", type=Path)
+    parser.add_argument("--seeds", type=int, default=8, help="random article splits besides ours")
+    return parser
 
 
 def write_report(path: Path | None, text: str) -> None:

@@ -25,7 +25,6 @@ Cost: ~15 min of training per fold on 2 cores (1 epoch, batch 16), ~2 min of sco
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import random
 import sys
@@ -38,7 +37,7 @@ if __package__ in (None, ""):
 import numpy as np
 from wenda.index.query.fit import FeatureTable, span_targets, variant_columns
 
-from bench.common import WORK, log, write_report
+from bench.common import WORK, log, probe_parser, write_report
 from bench.span_dense import _auc, _with_best, resplit_table, spans_line_up
 from bench.train_answer import TABLE, evidence, open_set
 
@@ -220,11 +219,8 @@ def report(table: FeatureTable, scores: np.ndarray, seeds: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--work", type=Path, default=WORK / "answer")
-    parser.add_argument("--out", type=Path)
+    parser = probe_parser(__doc__)
     parser.add_argument("--folds", type=int, default=FOLDS)
-    parser.add_argument("--seeds", type=int, default=8, help="random article splits besides ours")
     parser.add_argument("--reuse", action="store_true", help="report on the saved scores")
     args = parser.parse_args(argv)
     table = FeatureTable.load(str(TABLE))

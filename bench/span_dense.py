@@ -24,7 +24,6 @@ figures, and a gradient-boosted span scorer (scikit-learn, bench only).
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 from pathlib import Path
@@ -38,7 +37,7 @@ import wenda.index.query.fit as fit_mod
 import wenda.index.query.model as model_mod
 from wenda.index.query.fit import FeatureTable, span_targets
 
-from bench.common import WORK, log, md_table, write_report
+from bench.common import log, md_table, probe_parser, write_report
 from bench.sentence_evidence import PREFIX, late_vector, token_states
 from bench.train_answer import TABLE, evidence, open_set
 
@@ -298,11 +297,7 @@ def run(work: Path, seeds: int = 8) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--work", type=Path, default=WORK / "answer")
-    parser.add_argument("--out", type=Path)
-    parser.add_argument("--seeds", type=int, default=8, help="random article splits besides ours")
-    args = parser.parse_args(argv)
+    args = probe_parser(__doc__).parse_args(argv)
     write_report(args.out, run(args.work, args.seeds))
     return 0
 

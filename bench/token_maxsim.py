@@ -19,7 +19,6 @@ int8 per token (~5-19 KB a chunk, against 2.35 KB of sentence states today).
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -29,7 +28,7 @@ if __package__ in (None, ""):
 import numpy as np
 from wenda.index.query.fit import FeatureTable
 
-from bench.common import WORK, log, write_report
+from bench.common import log, probe_parser, write_report
 from bench.sentence_evidence import token_states
 from bench.span_dense import _with_best, resplit_table
 from bench.train_answer import DATASETS, TABLE, evidence, open_set
@@ -131,11 +130,7 @@ def run(work: Path, seeds: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--work", type=Path, default=WORK / "answer")
-    parser.add_argument("--out", type=Path)
-    parser.add_argument("--seeds", type=int, default=8, help="random article splits besides ours")
-    args = parser.parse_args(argv)
+    args = probe_parser(__doc__).parse_args(argv)
     write_report(args.out, run(args.work, args.seeds))
     return 0
 
