@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from wenda.index.embedding.base import Embedder, encode_query_beside
 from wenda.index.ingest.normalize import match_key
-from wenda.index.models import Answer, Mode, Passage
+from wenda.index.models import Answer, Chunk, Mode, Passage
 from wenda.index.query.answer import (
     Candidate,
     Decision,
@@ -119,23 +119,24 @@ class _LexicalSide:
     question: Question
     hits: list[tuple[int, float]]
     readings: dict[int, PassageReading]  # the question read against the lexical top
+    chunks: dict[int, Chunk]  # their records, so the fetch stage reads only the rest
     ms: float
 
 
 def _read_ahead(
     reader: IndexReader, question: Question, hits: list[tuple[int, float]]
-) -> dict[int, PassageReading]:
+) -> tuple[dict[int, PassageReading], dict[int, Chunk]]:
     """Read the question against the lexical top passages while the encoder runs: most
-    are among the final top (measured in bench/results.md), so compose only assembles."""
+    are among the final top (measured in bench/results.md), so compose only assembles.
+    Returns the readings and the chunk records read for them."""
     if not question.terms or question.is_keyword:
-        return {}
-    ids = [cid for cid, _ in hits[:READ_AHEAD]]
-    chunks = reader.chunks(ids)
-    return {
-        cid: read_passage(question, passage_view(chunks[cid], match_form))
-        for cid in ids
-        if cid in chunks
+        return {}, {}
+    chunks = reader.chunks([cid for cid, _ in hits[:READ_AHEAD]])
+    readings = {
+        cid: read_passage(question, passage_view(chunk, match_form))
+        for cid, chunk in chunks.items()
     }
+    return readings, chunks
 
 
 class QuestionPipeline:
@@ -197,9 +198,9 @@ class QuestionPipeline:
                 text, terms, reader.term_idf, match_form, shipped_question_words()
             )
             hits = lexical_candidates(reader, terms, mode, self.config.candidate_k)
-            readings = _read_ahead(reader, question, hits)
+            readings, chunks = _read_ahead(reader, question, hits)
             ms = (time.perf_counter() - started) * 1000
-            return _LexicalSide(terms, question, hits, readings, ms)
+            return _LexicalSide(terms, question, hits, readings, chunks, ms)
 
         vector = None
         if mode == "bm25":
@@ -217,7 +218,10 @@ class QuestionPipeline:
             reader, vector, terms, k, mode, self.config.candidate_k, self.config.rrf_k, side.hits
         )
         lap("retrieve")
-        by_id = reader.chunks([h.chunk_id for h in hits])
+        by_id = {h.chunk_id: side.chunks[h.chunk_id] for h in hits if h.chunk_id in side.chunks}
+        rest = [h.chunk_id for h in hits if h.chunk_id not in by_id]
+        if rest:  # one read for the records the read-ahead did not bring (Milvus: a query)
+            by_id.update(reader.chunks(rest))
         candidates = [
             Candidate(
                 chunk_id=h.chunk_id,

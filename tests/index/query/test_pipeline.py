@@ -193,3 +193,26 @@ def test_passages_read_during_the_encode_give_the_same_answer(
     ):
         core.ask(question)
     assert len(checked) == 3 and sum(checked) > 0  # some top passages were read ahead
+
+
+def test_no_chunk_record_is_read_twice_per_question(core: Wenda) -> None:
+    """The fetch stage takes what the read-ahead already read (on Milvus each read is a
+    query), and reads the rest once."""
+    calls: list[list[int]] = []
+    with core._readers.lease() as reader:  # the version the pipeline would lease itself
+
+        class CountingReader:
+            def __getattr__(self, name: str) -> object:
+                return getattr(reader, name)
+
+            def chunks(self, ids: list[int]) -> dict:
+                calls.append(list(ids))
+                return reader.chunks(ids)
+
+        result = core.pipeline.run(
+            CountingReader(), "川渝两地住院费用直接结算的定点医疗机构有多少家？", 5
+        )
+    read = [i for call in calls for i in call]
+    assert len(read) == len(set(read)), calls
+    assert {c.chunk_id for c in result.candidates} <= set(read)
+    assert result.to_answer().answerable
