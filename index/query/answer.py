@@ -35,7 +35,7 @@ KEYWORD_REASON = (
     "“{query}”像是关键词而不是问题，下面列出相关段落；请输入完整的问题，例如“{query}是什么？”。"
 )
 NO_CONTENT_REASON = (  # "是", "的", "<": nothing to search for, and no question either
-    "“{query}”里没有可以查找的词；请输入完整的问题，写出要问的事物，例如“成达万高铁何时获得批复？”。"
+    "“{query}”里没有可以查找的词；请输入完整的问题，写出要问的事物，例如“某某项目是哪一年开工的？”。"
 )
 ASK_IN_CHINESE = "资料以中文为主，请用中文提问试试。"  # added when a question has no Chinese at all
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -44,7 +44,7 @@ MISSING_TERMS_REASON = "资料中没有找到“{terms}”的相关内容。"
 MISSING_TYPE_REASON = "资料中有相关段落，但没有找到所问的{kind}。"
 NO_SENTENCE_REASON = "资料中的段落与问题相关，但没有一句话能回答这个问题。"
 NO_TERMS_REASON = (
-    "问题里只有疑问词，没有要查的内容；请写出要问的事物，例如“成达万高铁何时获得批复？”。"
+    "问题里只有疑问词，没有要查的内容；请写出要问的事物，例如“某某项目是哪一年开工的？”。"
 )
 MAX_MISSING_SHOWN = 3
 _TYPE_HIT = SPAN_FEATURES.index("type_hit")
