@@ -93,8 +93,8 @@ def is_keyword_query(text: str) -> bool:
     content = len(_CONTENT_CHAR.findall(text))
     return (
         content <= KEYWORD_MAX_CHARS
-        and implied_question(text) == text
-        and not (_QUESTION_FORM.search(text))
+        and not _QUESTION_FORM.search(text)
+        and not _ATTRIBUTE_LAST.search(text)
     )
 
 
@@ -105,8 +105,8 @@ def implied_question(text: str) -> str:
     found = _ATTRIBUTE_LAST.search(text)
     if found is None or _QUESTION_FORM.search(text):
         return text
-    group = next(i for i in range(3) if found.group(i + 1))
-    return text[: found.start()] + found.group(group + 1) + _IMPLIED[group]
+    group = found.lastindex or 1  # the one alternative that matched
+    return text[: found.start()] + found.group(group) + _IMPLIED[group - 1]
 
 
 def read_question(
@@ -121,14 +121,15 @@ def read_question(
     ``question_words`` (何时, 哪一年… see ``question_words``) are not terms an answer must
     hold; retrieval still gets every token."""
     terms = [t for t in terms if t not in question_words]
-    folded = fold(implied_question(text))
+    implied = implied_question(text)
+    folded = fold(implied)
     focus = focus_terms(folded, terms)
     unseen = term_idf(_NEVER_A_TOKEN) if focus else math.inf  # the index's unseen-term IDF
     return Question(
         text=text,
         terms=tuple(terms),
         weights=tuple(term_idf(t) for t in terms),
-        answer_type=expected_type(folded) or expected_type(implied_question(text)),
+        answer_type=expected_type(folded) or expected_type(implied),
         numbers=tuple(dict.fromkeys(_ARABIC.findall(folded))),
         ordinals=tuple(dict.fromkeys(_ORDINAL.findall(folded))),
         is_keyword=is_keyword_query(text),
