@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 from wenda.index.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -15,6 +16,19 @@ SHARED = REPO.parent / "shared"
 PASSAGE_KEYS = frozenset(
     "n doc_id title section start end score text answer_start answer_end page".split()  # noqa: SIM905
 )
+
+
+def reproducible(max_examples: int, *suppress: HealthCheck) -> settings:
+    """Hypothesis settings for the generated-input tests: the same cases on every run
+    (derandomized, no example database), so a CI failure repeats on any machine; no
+    deadline, since cases run real models and subprocesses (too slow is expected too)."""
+    return settings(
+        max_examples=max_examples,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, *suppress],
+    )
 
 
 @pytest.fixture

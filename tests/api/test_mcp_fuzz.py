@@ -20,21 +20,16 @@ from typing import Any
 import jsonschema
 import pytest
 from anyio.from_thread import BlockingPortal, start_blocking_portal
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
 from tests.api.conftest import copy_seed_corpus
 from tests.api.test_mcp import MEDICAL, WENDA, server_env
+from tests.conftest import reproducible
 
-FUZZ = settings(
-    max_examples=150,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
+FUZZ = reproducible(150, HealthCheck.filter_too_much)
 JSON = st.recursive(
     st.none()
     | st.booleans()

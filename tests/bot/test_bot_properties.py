@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 from wenda.bot.app import build_application
 from wenda.bot.splitting import MAX_MESSAGE_CHARS, utf16_len
@@ -24,6 +24,7 @@ from wenda.index.core import Wenda
 from tests.bot.bot_harness import USER_ID, RunningBot, Updates, bot_settings
 from tests.bot.bot_html_check import check_telegram_html
 from tests.bot.fake_bot_api import BOT_USERNAME, FakeBotApi
+from tests.conftest import reproducible
 
 WORDS = "川渝两地住院费用直接结算的定点医疗机构有多少家是什么？，。、"
 MARKUP = "<>&*_`[]()~#+-=|{}.!\"' \n\t"
@@ -62,13 +63,7 @@ def bot(tmp_path: Path, fake_api: FakeBotApi) -> Iterator[RunningBot]:
 def test_any_private_message_gets_a_valid_reply(
     bot: RunningBot, fake_api: FakeBotApi, updates: Updates
 ) -> None:
-    @settings(
-        max_examples=60,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-    )
+    @reproducible(60, HealthCheck.filter_too_much)
     @given(text=MESSAGES)
     def check(text: str) -> None:
         before = len(fake_api.sent(USER_ID))

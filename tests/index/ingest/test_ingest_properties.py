@@ -12,7 +12,7 @@ and whose match form keeps its length (offsets found in it are offsets in the or
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from wenda.index.errors import UnreadableDocumentError
 from wenda.index.ingest.chunking import chunk_document
@@ -21,6 +21,8 @@ from wenda.index.ingest.normalize import normalize_for_match
 from wenda.index.ingest.pages import build_document
 from wenda.index.ingest.sentences import split_sentences
 from wenda.index.models import Document
+
+from tests.conftest import reproducible
 
 MAX_CHARS = 320
 PIECES = [
@@ -54,13 +56,7 @@ def _document(text: str, suffix: str, codec: str) -> Document | None:
         return None
 
 
-@settings(
-    max_examples=300,
-    deadline=None,
-    derandomize=True,  # the same cases on every run: CI failures reproduce
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
+@reproducible(300)
 @given(TEXT, st.sampled_from([".txt", ".md", ".html"]), st.sampled_from(["utf-8", "gb18030"]))
 def test_chunks_quote_the_text_exactly_and_lose_nothing_but_headings(
     text: str, suffix: str, codec: str

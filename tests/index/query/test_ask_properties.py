@@ -16,12 +16,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 from wenda.index.core import Wenda
 from wenda.index.errors import WendaError
 from wenda.index.models import Answer
 from wenda.index.settings import Settings
+
+from tests.conftest import reproducible
 
 pytestmark = pytest.mark.model
 CORPUS = Path(__file__).resolve().parents[3] / "corpus"
@@ -78,13 +80,7 @@ def check_answer(answer: Answer, top_k: int, texts: dict[str, str]) -> None:
     assert span and (span in body or body in _squash(cited.text)), (body, span)
 
 
-@settings(
-    max_examples=150,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+@reproducible(150, HealthCheck.function_scoped_fixture)
 @given(question=QUESTION, top_k=st.integers(1, 20))
 def test_every_question_gets_exact_citations_or_a_clear_error(
     seeded: tuple[Wenda, dict[str, str]], question: str, top_k: int
